@@ -1,0 +1,7 @@
+"""/api/v1 vlans routes: placeholder until its module lands."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["vlans"])

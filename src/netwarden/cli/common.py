@@ -1,0 +1,92 @@
+"""What every CLI command shares: the --data-dir and --json options, output, the context."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from netwarden.access.schemas import Actor, cli_actor
+from netwarden.context import Context
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", envvar="NETWARDEN_DATA_DIR", help="Data directory (default ./netwarden-data)."
+    ),
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def open_ctx(data_dir: Path | None) -> Context:
+    return Context.open(data_dir=data_dir)
+
+
+def actor() -> Actor:
+    return cli_actor()
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, default=str) + "\n")
+
+
+def table(
+    rows: Iterable[BaseModel | dict[str, Any]], columns: Sequence[str], title: str | None = None
+) -> None:
+    """Print rows as a Rich table with the given columns."""
+    t = Table(title=title, header_style="bold")
+    for col in columns:
+        t.add_column(col)
+    count = 0
+    for row in rows:
+        data = row.model_dump(mode="json") if isinstance(row, BaseModel) else row
+        t.add_row(*[_cell(data.get(c)) for c in columns])
+        count += 1
+    if count:
+        console.print(t)
+    else:
+        console.print(f"[dim]no {title or 'rows'}[/dim]")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def emit(value: Any, as_json: bool, human: Callable[[], None]) -> None:
+    """Print ``value`` as JSON, or call ``human`` to render it for people."""
+    if as_json:
+        print_json(value)
+    else:
+        human()
+
+
+def read_secret(prompt: str) -> str:
+    """A secret from stdin: hidden prompt on a terminal, first line of a pipe otherwise."""
+    if sys.stdin.isatty():
+        return typer.prompt(prompt, hide_input=True)
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")

@@ -1,0 +1,7 @@
+"""``netwarden ipam``: placeholder until its module lands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="ipam (in progress).", no_args_is_help=True)

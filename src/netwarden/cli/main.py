@@ -1,0 +1,93 @@
+"""The ``netwarden`` command: one Typer app, one module per command group.
+
+Errors: a NetwardenError (or bad settings/usage) prints one line on stderr and
+exits 1 (2 for usage errors); no tracebacks reach the user.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from pydantic import ValidationError
+
+from netwarden.cli import (
+    audit,
+    credential,
+    device,
+    interface,
+    ipam,
+    lab,
+    link,
+    porting,
+    prefix,
+    server,
+    site,
+    user,
+    vlan,
+)
+from netwarden.errors import NetwardenError
+
+app = typer.Typer(
+    name="netwarden",
+    help="netwarden: inventory, discovery, monitoring, configs and security for your network.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+server.register(app)
+audit.register(app)
+porting.register(app)
+app.add_typer(user.app, name="user")
+app.add_typer(site.app, name="site")
+app.add_typer(device.app, name="device")
+app.add_typer(interface.app, name="interface")
+app.add_typer(prefix.app, name="prefix")
+app.add_typer(vlan.app, name="vlan")
+app.add_typer(link.app, name="link")
+app.add_typer(credential.app, name="credential")
+app.add_typer(ipam.app, name="ipam")
+app.add_typer(lab.app, name="lab")
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="netwarden", standalone_mode=False)
+    except NetwardenError as exc:
+        sys.stderr.write(f"error: {_one_line(str(exc))}\n")
+        return 1
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        sys.stderr.write(
+            f"error: invalid {where or 'input'}: {_one_line(err['msg']).removeprefix('Value error, ')}\n"
+        )
+        return 1
+    except click.exceptions.Abort:
+        sys.stderr.write("error: aborted\n")
+        return 1
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

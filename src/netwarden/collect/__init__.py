@@ -1,0 +1,1 @@
+"""netwarden.collect"""

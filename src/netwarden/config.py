@@ -1,0 +1,92 @@
+"""Settings: command-line flag > NETWARDEN_* environment > netwarden.toml > default.
+
+The TOML file is ``./netwarden.toml`` unless ``NETWARDEN_CONFIG`` names
+another. Unknown keys in the file are rejected with a clear error, so a typo
+never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from netwarden.errors import ConfigError
+
+DEFAULT_DATA_DIR = Path("netwarden-data")
+
+
+class Settings(BaseSettings):
+    """Every setting netwarden reads. Field names are the TOML keys; env is NETWARDEN_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="NETWARDEN_", extra="forbid", validate_default=True)
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_key: str | None = None
+    log_level: str = "info"
+    token_ttl_days: int | None = None
+    session_ttl_hours: int = 12
+    secure_cookies: bool = False
+    page_size_max: int = 10000
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL: NETWARDEN_DATABASE_URL, or SQLite in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'netwarden.db').resolve()}"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads netwarden.toml; unknown keys are left in so extra=forbid rejects them."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("NETWARDEN_CONFIG", "netwarden.toml"))
+        if not path.is_file():
+            if "NETWARDEN_CONFIG" in os.environ:
+                raise ConfigError(f"config file {path} does not exist (named by NETWARDEN_CONFIG)")
+            return {}
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        section = data.get("netwarden", data)
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: [netwarden] must be a table")
+        return section
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; ``overrides`` are command-line flags (None means 'not given')."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(
+                f"unknown setting {where!r}; known settings: {', '.join(sorted(Settings.model_fields))}"
+            ) from exc
+        raise ConfigError(f"setting {where}: {err['msg']}") from exc
