@@ -32,6 +32,30 @@ from netwarden.inventory.schemas import (
     SitePatch,
 )
 
+__all__ = [
+    "add_device",
+    "add_interface",
+    "add_site",
+    "get_device",
+    "get_interface",
+    "get_site",
+    "list_devices",
+    "list_interfaces",
+    "list_sites",
+    "normalise_mac",
+    "remove_device",
+    "remove_interface",
+    "remove_site",
+    "show_device",
+    "show_site",
+    "update_device",
+    "update_interface",
+    "update_site",
+    "device_out",
+    "site_out",
+    "interface_out",
+]
+
 # ---------------------------------------------------------------- sites
 
 

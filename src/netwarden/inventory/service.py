@@ -1,39 +1,12 @@
-"""The inventory's public service functions, one import away for api/, cli/ and web/."""
+"""The inventory's public service functions, one import away for api/, cli/ and web/.
 
-from netwarden.inventory.devices import (
-    add_device,
-    add_interface,
-    add_site,
-    get_device,
-    get_site,
-    list_devices,
-    list_interfaces,
-    list_sites,
-    remove_device,
-    remove_interface,
-    remove_site,
-    show_device,
-    show_site,
-    update_device,
-    update_interface,
-    update_site,
-)
+Each area lives in its own module (devices: sites/devices/interfaces; ipam:
+prefixes and IP addresses; links: VLANs and links; credentials; porting:
+import/export) and lists its public names in ``__all__``.
+"""
 
-__all__ = [
-    "add_device",
-    "add_interface",
-    "add_site",
-    "get_device",
-    "get_site",
-    "list_devices",
-    "list_interfaces",
-    "list_sites",
-    "remove_device",
-    "remove_interface",
-    "remove_site",
-    "show_device",
-    "show_site",
-    "update_device",
-    "update_interface",
-    "update_site",
-]
+from netwarden.inventory.credentials import *  # noqa: F403
+from netwarden.inventory.devices import *  # noqa: F403
+from netwarden.inventory.ipam import *  # noqa: F403
+from netwarden.inventory.links import *  # noqa: F403
+from netwarden.inventory.porting import *  # noqa: F403

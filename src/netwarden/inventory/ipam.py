@@ -1,0 +1,3 @@
+"""Placeholder: this area is being built."""
+
+__all__: list[str] = []
