@@ -4,4 +4,7 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="lab (in progress).", no_args_is_help=True)
+from netwarden.cli import lab_fleet
+
+app = typer.Typer(help="A real virtual network in Linux network namespaces (in progress).", no_args_is_help=True)
+app.add_typer(lab_fleet.app, name="fleet")
