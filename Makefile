@@ -1,0 +1,68 @@
+# netwarden: everything installs from nothing on a fresh Debian 12 machine as root.
+#   make demo   install, build the lab, import the example inventory, serve the console
+#   make test   install, run every test tier (unit, integration on SQLite+PostgreSQL, lab, web)
+#   make lint   ruff + mypy --strict
+#   make bench  the benchmarks (each prints a ratio against a peer measured in the same run)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NW := $(VENV)/bin/netwarden
+DEMO_DATA ?= demo-data
+PYTEST_ARGS ?=
+
+APT_PACKAGES := python3 python3-venv python3-dev build-essential git ca-certificates \
+	postgresql redis-server chromium fonts-dejavu-core \
+	frr snmpd snmp lldpd openssh-server sshpass nftables iproute2 iputils-ping tcpdump procps psmisc \
+	graphviz strongswan-starter strongswan-swanctl wireguard-tools wireguard-go \
+	dnsmasq nginx-light netcat-openbsd socat curl dnsutils
+
+.PHONY: help deps system venv test test-fast lint bench demo clean
+
+help:
+	@sed -n '1,6p' Makefile
+
+# Debian packages, idempotent: apt-get runs only when something is missing.
+system:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "error: run as root to install:$$missing" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@# Debian starts some of these as system services; the lab runs its own per-node copies.
+	@for s in frr snmpd lldpd dnsmasq nginx; do systemctl disable --now $$s >/dev/null 2>&1 || true; done
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+deps: system venv
+
+test: deps
+	@bash scripts/run-tests.sh $(PYTEST_ARGS)
+
+test-fast: venv
+	$(VENV)/bin/pytest -q -m "not lab and not web" $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: deps
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+demo: deps
+	@bash scripts/demo.sh $(DEMO_DATA)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make demo: a store with the example inventory, the lab network, the console on :8080.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA="${1:-demo-data}"
+NW=".venv/bin/netwarden"
+export NETWARDEN_DATA_DIR="$DATA"
+PASSWORD_FILE="$DATA/demo-admin-password"
+
+if [ ! -f "$DATA/.netwarden-store" ]; then
+    "$NW" init --json > /tmp/netwarden-demo-init.json
+    .venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin_token"])' \
+        /tmp/netwarden-demo-init.json > "$DATA/demo-admin-token"
+    rm -f /tmp/netwarden-demo-init.json
+    chmod 600 "$DATA/demo-admin-token"
+    .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))' > "$PASSWORD_FILE"
+    chmod 600 "$PASSWORD_FILE"
+    "$NW" user passwd admin < "$PASSWORD_FILE" > /dev/null
+    "$NW" import examples/inventory.yml
+fi
+
+if [ "$(id -u)" = 0 ]; then
+    "$NW" lab up || echo "warning: the lab did not come up; the console still starts (see 'netwarden lab status')" >&2
+else
+    echo "note: not root, so the lab network is not started (it needs CAP_NET_ADMIN)" >&2
+fi
+
+cat <<MSG
+
+  netwarden console: http://127.0.0.1:8080/
+  log in as:         admin
+  password:          $(cat "$PASSWORD_FILE")
+  API token:         in $DATA/demo-admin-token (use: Authorization: Bearer <token>)
+  stop with Ctrl-C;  'netwarden lab down' removes the lab
+
+MSG
+exec "$NW" serve --host 127.0.0.1 --port 8080
