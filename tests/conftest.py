@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,27 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("NETWARDEN_"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_argon2() -> Iterator[None]:
+    """Real argon2 hashes with test-sized cost, so hundreds of token checks stay quick."""
+    from argon2 import PasswordHasher
+
+    saved = access._hasher
+    access._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    access._hasher = saved
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file copied for each test (migrating per test is slow)."""
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    base.get_engine(url).dispose()
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +75,11 @@ def pg_cluster() -> Iterator[PgCluster | None]:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated store on each backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'netwarden.db'}"
-        migrate.upgrade(url)
-        yield url
+        template: Path = request.getfixturevalue("sqlite_template")
+        data = tmp_path / "data"
+        data.mkdir()
+        shutil.copyfile(template, data / "netwarden.db")
+        yield f"sqlite:///{data / 'netwarden.db'}"
     else:
         cluster: PgCluster | None = request.getfixturevalue("pg_cluster")
         if cluster is None:
@@ -69,6 +93,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def ctx(db_url: str, tmp_path: Path) -> Context:
     """An initialised context (data dir, key, store) on each backend."""
     data_dir = tmp_path / "data"
+    # SQLite: the copied template already sits in data_dir as netwarden.db.
     database_url = None if db_url.startswith("sqlite") else db_url
     return Context.create(data_dir=data_dir, database_url=database_url)
 

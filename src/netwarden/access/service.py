@@ -166,7 +166,7 @@ def check_password(db: Session, name: str, password: str, address: str = "web") 
 
 def authenticate(db: Session, token: str, address: str = "api") -> Actor:
     """The actor a bearer token stands for; AuthenticationFailed if wrong, revoked or expired."""
-    parts = token.split("_")
+    parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "nw":
         raise AuthenticationFailed("malformed API token: expected nw_<key>_<secret>")
     row = db.scalar(select(ApiToken).where(ApiToken.key == parts[1]))

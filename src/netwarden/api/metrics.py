@@ -27,6 +27,14 @@ INVENTORY = Gauge("netwarden_inventory_objects", "Objects in the inventory", ["k
 BUILD = Gauge("netwarden_build_info", "netwarden version", ["version"], registry=REGISTRY)
 
 
+def _template(request: Request) -> str:
+    """The URL path with parameter values put back as {names}, so labels stay few."""
+    path = request.url.path
+    for name, value in request.path_params.items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
+
+
 def install(app: FastAPI, ctx: Context) -> None:
     from netwarden import __version__
 
@@ -36,8 +44,7 @@ def install(app: FastAPI, ctx: Context) -> None:
     async def _count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         start = time.perf_counter()
         response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
+        path = _template(request) if request.scope.get("route") is not None else "unmatched"
         REQUESTS.labels(request.method, path, str(response.status_code)).inc()
         LATENCY.labels(path).observe(time.perf_counter() - start)
         return response

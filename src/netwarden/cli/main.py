@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+from typer.exceptions import TyperException
 from pydantic import ValidationError
 
 from netwarden.cli import (
@@ -71,14 +71,17 @@ def main(argv: list[str] | None = None) -> int:
             f"error: invalid {where or 'input'}: {_one_line(err['msg']).removeprefix('Value error, ')}\n"
         )
         return 1
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("error: aborted\n")
         return 1
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+    except TyperException as exc:
+        message = _one_line(exc.format_message()).replace("Value error, ", "").rstrip(".")
+        ctx = getattr(exc, "ctx", None)
+        hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        sys.stderr.write(f"error: {message}{hint}\n")
+        return int(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return 130

@@ -109,7 +109,7 @@ def remove_site(db: Session, actor: Actor, name: str) -> None:
 def list_sites(db: Session, actor: Actor, limit: int = 1000, offset: int = 0) -> Page[SiteOut]:
     require(actor, Role.viewer, "list sites")
     total = db.scalar(select(func.count()).select_from(Site)) or 0
-    counts = dict(db.execute(select(Device.site_id, func.count()).group_by(Device.site_id)).tuples().all())
+    counts = dict(db.execute(select(Device.site_id, func.count()).group_by(Device.site_id)).all())
     rows = db.scalars(select(Site).order_by(Site.name).limit(limit).offset(offset)).all()
     return Page(items=[site_out(s, counts.get(s.id, 0)) for s in rows], total=total)
 
@@ -360,7 +360,7 @@ def list_interfaces(
         count_q = count_q.where(Interface.device_id == dev.id)
     total = db.scalar(count_q) or 0
     page = (
-        db.execute(q.order_by(Interface.device_id, Interface.id).limit(limit).offset(offset)).tuples().all()
+        db.execute(q.order_by(Interface.device_id, Interface.id).limit(limit).offset(offset)).all()
     )
     ids = [row[0] for row in page]
     names = dict(page)
