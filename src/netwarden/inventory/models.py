@@ -91,6 +91,10 @@ class Link(Base):
     b_interface_id: Mapped[int] = mapped_column(ForeignKey("interfaces.id", ondelete="CASCADE"), unique=True)
     kind: Mapped[str] = mapped_column(String(32), default="physical")
     description: Mapped[str] = mapped_column(Text, default="")
+    # Where the link is known from: manual, import, lldp, cdp, l3 (shared subnet/adjacency).
+    source: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
+    first_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     a_interface: Mapped[Interface] = relationship(foreign_keys=[a_interface_id])
     b_interface: Mapped[Interface] = relationship(foreign_keys=[b_interface_id])
