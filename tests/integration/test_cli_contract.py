@@ -22,7 +22,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
     data = tmp_path / "d"
-    code, out, _ = run(capsys, "init", "--data-dir", str(data), "--json")
+    code, _out, _ = run(capsys, "init", "--data-dir", str(data), "--json")
     assert code == 0
     monkeypatch.setenv("NETWARDEN_DATA_DIR", str(data))
     return data
@@ -49,9 +49,8 @@ def test_user_add_json_shape(store: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_device_list_and_show_shapes(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "site", "add", "hq")[0] == 0
-    code, _, err = run(
-        capsys, "device", "add", "r1", "--site", "hq", "--platform", "frr", "--mgmt-ip", "198.18.0.11", "--role", "router"
-    )
+    args = ["device", "add", "r1", "--site", "hq", "--platform", "frr", "--mgmt-ip", "198.18.0.11", "--role", "router"]
+    code, _, err = run(capsys, *args)
     assert code == 0, err
     assert run(capsys, "interface", "add", "r1", "eth1", "--speed", "1000000000", "--mtu", "1500")[0] == 0
     code, out, _ = run(capsys, "device", "list", "--json")

@@ -87,6 +87,6 @@ def emit(value: Any, as_json: bool, human: Callable[[], None]) -> None:
 def read_secret(prompt: str) -> str:
     """A secret from stdin: hidden prompt on a terminal, first line of a pipe otherwise."""
     if sys.stdin.isatty():
-        return typer.prompt(prompt, hide_input=True)
+        return str(typer.prompt(prompt, hide_input=True))
     line = sys.stdin.readline()
     return line.rstrip("\r\n")

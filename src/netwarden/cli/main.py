@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 
 import typer
-from typer.exceptions import TyperException
 from pydantic import ValidationError
+from typer.exceptions import TyperException
 
 from netwarden.cli import (
     audit,

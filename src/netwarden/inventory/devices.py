@@ -36,9 +36,11 @@ __all__ = [
     "add_device",
     "add_interface",
     "add_site",
+    "device_out",
     "get_device",
     "get_interface",
     "get_site",
+    "interface_out",
     "list_devices",
     "list_interfaces",
     "list_sites",
@@ -48,12 +50,10 @@ __all__ = [
     "remove_site",
     "show_device",
     "show_site",
+    "site_out",
     "update_device",
     "update_interface",
     "update_site",
-    "device_out",
-    "site_out",
-    "interface_out",
 ]
 
 # ---------------------------------------------------------------- sites
@@ -359,13 +359,11 @@ def list_interfaces(
         q = q.where(Interface.device_id == dev.id)
         count_q = count_q.where(Interface.device_id == dev.id)
     total = db.scalar(count_q) or 0
-    page = (
-        db.execute(q.order_by(Interface.device_id, Interface.id).limit(limit).offset(offset)).all()
-    )
+    page = db.execute(q.order_by(Interface.device_id, Interface.id).limit(limit).offset(offset)).all()
     ids = [row[0] for row in page]
-    names = dict(page)
-    rows = (
-        db.scalars(select(Interface).where(Interface.id.in_(ids)).order_by(Interface.device_id, Interface.id))
+    names: dict[int, str] = {row[0]: row[1] for row in page}
+    rows: list[Interface] = (
+        list(db.scalars(select(Interface).where(Interface.id.in_(ids)).order_by(Interface.device_id, Interface.id)))
         if ids
         else []
     )
@@ -376,7 +374,8 @@ def list_interfaces(
                 IPAddress.interface_id.in_(ids)
             )
         ):
-            addrs.setdefault(iface_id, []).append(f"{address}/{plen}")
+            if iface_id is not None:
+                addrs.setdefault(iface_id, []).append(f"{address}/{plen}")
     items = [
         InterfaceOut(
             device=names[i.id],
