@@ -31,7 +31,8 @@ def test_upgrade_from_first_migration_keeps_data(backend: str, tmp_path: Path, r
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO sites (name, description, address, tags, created_at) VALUES ('hq', 'd', '', '[]', CURRENT_TIMESTAMP)"
+                "INSERT INTO sites (name, description, address, tags, created_at)"
+                " VALUES ('hq', 'd', '', '[]', CURRENT_TIMESTAMP)"
             )
         )
         site_id = conn.execute(text("SELECT id FROM sites WHERE name = 'hq'")).scalar_one()
