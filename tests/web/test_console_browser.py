@@ -177,7 +177,11 @@ def test_logout_ends_the_session(page: Page, console: Console) -> None:
 
 def test_screenshots_of_devices_and_ipam(page: Page, console: Console) -> None:
     """Not a pixel test: the pictures are for a person to look at (tmp/netwarden-*.png)."""
-    _logged_in(page, console, "admin", "/devices")
+    page.goto(console.url + "/login")
+    page.screenshot(path="/tmp/netwarden-login.png")
+    _logged_in(page, console, "admin", "/")
+    page.screenshot(path="/tmp/netwarden-dashboard.png", full_page=True)
+    page.goto(console.url + "/devices")
     page.screenshot(path="/tmp/netwarden-devices.png", full_page=True)
     page.goto(console.url + "/ipam")
     page.screenshot(path="/tmp/netwarden-ipam.png", full_page=True)
