@@ -34,7 +34,8 @@ class SessionMiddleware:
             return web_session.resolve(db, key, address)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Static assets need no actor; skipping them saves a store round trip per file.
+        if scope["type"] != "http" or scope.get("path", "").startswith("/static/"):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
