@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -12,7 +13,7 @@ from netwarden.access.schemas import SYSTEM, Role, UserIn
 from netwarden.context import Context
 from netwarden.inventory import service
 from netwarden.inventory.models import IPAddress
-from netwarden.inventory.schemas import DeviceIn, InterfaceIn, SiteIn
+from netwarden.inventory.schemas import DeviceIn, InterfaceIn, Page, SiteIn
 
 PASSWORDS = {"admin": "admin-pass-1", "operator": "operator-pass-1", "viewer": "viewer-pass-1"}
 
@@ -90,3 +91,49 @@ def login(client: httpx.Client, name: str, secret: str, next_url: str = "/") -> 
         data={"username": name, "password": secret, "next": next_url, "login_token": login_token_of(form.text)},
         follow_redirects=False,
     )
+
+
+@dataclass
+class ContractPrefix:
+    """The PrefixOut fields the IPAM page reads (the contract agreed with the IPAM service)."""
+
+    cidr: str
+    family: int
+    site: str | None
+    vlan: str | None
+    status: str
+    description: str
+    parent: str | None
+    depth: int
+    size: int
+    used: int
+    utilisation: float
+
+
+CONTRACT_PREFIXES = [
+    ContractPrefix("10.0.0.0/16", 4, "hq", None, "active", "hq supernet", None, 0, 65536, 512, 0.78),
+    ContractPrefix("10.0.0.0/24", 4, "hq", "100", "active", "hq servers", "10.0.0.0/16", 1, 254, 240, 94.49),
+    ContractPrefix("10.0.1.0/24", 4, "hq", None, "reserved", "hq users", "10.0.0.0/16", 1, 254, 190, 74.8),
+    ContractPrefix("10.0.1.0/26", 4, "hq", None, "active", "printers", "10.0.1.0/24", 2, 62, 12, 19.35),
+    ContractPrefix("2001:db8::/48", 6, None, None, "active", "v6 block", None, 0, 2**80, 3, 0.0),
+]
+
+
+def contract_list_prefixes(
+    db: Any,
+    actor: Any,
+    family: int | None = None,
+    site: str | None = None,
+    q: str | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> Page[Any]:
+    """A stand-in with list_prefixes' agreed signature, for testing the page while the IPAM service is absent."""
+    rows = [
+        p
+        for p in CONTRACT_PREFIXES
+        if (family is None or p.family == family)
+        and (site is None or p.site == site)
+        and (q is None or q in p.cidr or q in p.description)
+    ]
+    return Page[Any](items=rows[offset : offset + limit], total=len(rows))

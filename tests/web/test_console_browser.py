@@ -11,7 +11,7 @@ from netwarden.access.models import WebSession
 from netwarden.access.schemas import SYSTEM
 from netwarden.inventory import service
 from tests.web.conftest import Console
-from tests.web.support import PASSWORDS
+from tests.web.support import CONTRACT_PREFIXES, PASSWORDS, contract_list_prefixes
 
 pytestmark = pytest.mark.web
 
@@ -140,14 +140,22 @@ def test_post_without_csrf_token_is_refused(page: Page, console: Console) -> Non
     assert "no-csrf" not in _device_names(console)
 
 
-def test_ipam_bars_render(page: Page, console: Console) -> None:
-    if getattr(service, "list_prefixes", None) is None:
-        pytest.skip("the IPAM service has not landed in this tree")
+def test_ipam_bars_render(page: Page, console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server runs in this process, so the agreed list_prefixes contract can stand in for the
+    # separately built IPAM service; the test checks what the browser draws from it.
+    monkeypatch.setattr(service, "list_prefixes", contract_list_prefixes, raising=False)
     _logged_in(page, console, "viewer", "/ipam")
-    bars = page.locator("#prefix-table .bar .fill")
-    assert bars.count() >= 1
-    widths = [b.evaluate("e => e.getBoundingClientRect().width") for b in bars.all()]
-    assert any(w > 0 for w in widths)
+    rows = page.locator("#prefix-table tr.prefix-row")
+    assert rows.count() == len(CONTRACT_PREFIXES)
+    bars = page.locator("#prefix-table .bar")
+    fills = page.locator("#prefix-table .bar .fill")
+    full = bars.nth(1).evaluate("e => e.getBoundingClientRect().width")
+    drawn = fills.nth(1).evaluate("e => e.getBoundingClientRect().width")
+    assert 0.9 * full < drawn < full  # 94.49 % of the bar
+    colour = fills.nth(1).evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour != fills.nth(3).evaluate("e => getComputedStyle(e).backgroundColor")  # hot vs ok
+    indent = [r.locator("td").first.evaluate("e => parseFloat(getComputedStyle(e).paddingLeft)") for r in rows.all()]
+    assert indent[0] < indent[1] < indent[3] and indent[4] == indent[0]
 
 
 def test_audit_page_for_admin_and_403_for_viewer(page: Page, console: Console) -> None:
@@ -175,8 +183,10 @@ def test_logout_ends_the_session(page: Page, console: Console) -> None:
     assert "/login" in page.url
 
 
-def test_screenshots_of_devices_and_ipam(page: Page, console: Console) -> None:
-    """Not a pixel test: the pictures are for a person to look at (tmp/netwarden-*.png)."""
+def test_screenshots_of_devices_and_ipam(page: Page, console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a pixel test: the pictures are for a person to look at (/tmp/netwarden-*.png)."""
+    if getattr(service, "list_prefixes", None) is None:
+        monkeypatch.setattr(service, "list_prefixes", contract_list_prefixes, raising=False)
     page.goto(console.url + "/login")
     page.screenshot(path="/tmp/netwarden-login.png")
     _logged_in(page, console, "admin", "/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
@@ -20,7 +21,7 @@ from netwarden.context import Context
 from netwarden.inventory import service
 from netwarden.inventory.models import Device
 from netwarden.inventory.schemas import DeviceIn
-from tests.web.support import PASSWORDS, Seeded, csrf_of, login, seed
+from tests.web.support import PASSWORDS, Seeded, contract_list_prefixes, csrf_of, login, seed
 
 
 @pytest.fixture
@@ -304,6 +305,31 @@ def test_ipam_without_the_service_shows_an_empty_state(monkeypatch: pytest.Monke
     _logged_in(client, "viewer")
     r = client.get("/ipam")
     assert r.status_code == 200 and 'id="ipam-unavailable"' in r.text
+
+
+def test_ipam_page_draws_the_tree_and_utilisation_bars(monkeypatch: pytest.MonkeyPatch, client: TestClient) -> None:
+    # Rendering is tested against the agreed list_prefixes contract, so it holds whether or not the
+    # IPAM service (built separately) is in this tree.
+    monkeypatch.setattr(service, "list_prefixes", contract_list_prefixes, raising=False)
+    _logged_in(client, "viewer")
+    page = client.get("/ipam").text
+    depths = re.findall(r'class="prefix-row" data-cidr="([^"]+)" data-depth="(\d+)"', page)
+    assert depths == [
+        ("10.0.0.0/16", "0"),
+        ("10.0.0.0/24", "1"),
+        ("10.0.1.0/24", "1"),
+        ("10.0.1.0/26", "2"),
+        ("2001:db8::/48", "0"),
+    ]
+    assert "padding-left: 3.4em" in page  # depth 2 is indented twice as far as depth 1
+    assert '<div class="fill hot" style="width: 94.49%">' in page
+    assert '<div class="fill warm" style="width: 74.8%">' in page
+    assert '<div class="fill ok" style="width: 19.35%">' in page
+    assert "240 / 254" in page
+    v6 = client.get("/ipam", params={"family": "6"}).text
+    assert "2001:db8::/48" in v6 and "10.0.0.0/16" not in v6
+    assert "No prefix matches these filters." in client.get("/ipam", params={"q": "nothing-like-this"}).text
+    assert 'id="count-prefixes"><span class="num">5</span>' in client.get("/").text
 
 
 def test_static_assets_are_served_locally(client: TestClient) -> None:

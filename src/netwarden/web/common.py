@@ -77,6 +77,14 @@ def _fmt_speed(value: int | None) -> str:
     return str(value)
 
 
+def _fmt_count(value: int) -> str:
+    """Address counts: IPv6 sizes such as 2^80 stay readable."""
+    if value >= 2**32 and value & (value - 1) == 0:
+        return f"2^{value.bit_length() - 1}"
+    return f"{value:.3g}" if value >= 10**9 else str(value)
+
+
+TEMPLATES.env.filters["count"] = _fmt_count
 TEMPLATES.env.filters["when"] = _fmt_time
 TEMPLATES.env.filters["speed"] = _fmt_speed
 TEMPLATES.env.globals["version"] = __version__
