@@ -44,9 +44,7 @@ class Vault:
         try:
             return cls(path.read_bytes().strip())
         except FileNotFoundError:
-            raise SecretError(
-                f"no secret key at {path}; run 'netwarden init' or set NETWARDEN_SECRET_KEY"
-            ) from None
+            raise SecretError(f"no secret key at {path}; run 'netwarden init' or set NETWARDEN_SECRET_KEY") from None
 
     def encrypt(self, plain: bytes) -> bytes:
         return self._fernet.encrypt(plain)
@@ -55,6 +53,4 @@ class Vault:
         try:
             return self._fernet.decrypt(token)
         except InvalidToken:
-            raise SecretError(
-                "cannot decrypt a stored secret: the secret key does not match this store"
-            ) from None
+            raise SecretError("cannot decrypt a stored secret: the secret key does not match this store") from None

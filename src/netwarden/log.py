@@ -17,9 +17,7 @@ class _KVFormatter(logging.Formatter):
             f"logger={record.name}",
             f"msg={record.getMessage()!r}",
         ]
-        parts.extend(
-            f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}" for k, v in fields.items()
-        )
+        parts.extend(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}" for k, v in fields.items())
         return " ".join(parts)
 
 

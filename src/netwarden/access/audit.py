@@ -42,11 +42,7 @@ def record(
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """``{field: [old, new]}`` for fields that changed."""
-    return {
-        k: [before.get(k), after.get(k)]
-        for k in sorted(set(before) | set(after))
-        if before.get(k) != after.get(k)
-    }
+    return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
 
 
 def _scrub(value: Any) -> Any:

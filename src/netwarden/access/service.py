@@ -38,9 +38,7 @@ def _new_token() -> tuple[str, str]:
     return key, f"nw_{key}_{secrets.token_urlsafe(32)}"
 
 
-def _issue_token(
-    db: Session, user: User, ttl_days: int | None, name: str = "default"
-) -> tuple[str, ApiToken]:
+def _issue_token(db: Session, user: User, ttl_days: int | None, name: str = "default") -> tuple[str, ApiToken]:
     key, token = _new_token()
     expires = utcnow() + dt.timedelta(days=ttl_days) if ttl_days else None
     row = ApiToken(key=key, user=user, name=name, hash=_hasher.hash(token), expires_at=expires)
@@ -84,15 +82,11 @@ def list_users(db: Session, actor: Actor) -> list[UserOut]:
     out = []
     for u in db.scalars(select(User).order_by(User.name)):
         live = sum(1 for t in u.tokens if t.revoked_at is None)
-        out.append(
-            UserOut(name=u.name, role=Role(u.role), disabled=u.disabled, created_at=u.created_at, tokens=live)
-        )
+        out.append(UserOut(name=u.name, role=Role(u.role), disabled=u.disabled, created_at=u.created_at, tokens=live))
     return out
 
 
-def new_token(
-    db: Session, actor: Actor, name: str, ttl_days: int | None = None, label: str = "default"
-) -> UserCreated:
+def new_token(db: Session, actor: Actor, name: str, ttl_days: int | None = None, label: str = "default") -> UserCreated:
     """Issue another token for ``name`` (admins, or the user for itself)."""
     from netwarden.access import audit
 

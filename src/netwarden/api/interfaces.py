@@ -24,9 +24,7 @@ def add_interface(device: str, body: InterfaceIn, db: Db, actor: CurrentActor) -
 
 
 @router.patch("/devices/{device}/interfaces/{name:path}")
-def update_interface(
-    device: str, name: str, body: InterfacePatch, db: Db, actor: CurrentActor
-) -> InterfaceOut:
+def update_interface(device: str, name: str, body: InterfacePatch, db: Db, actor: CurrentActor) -> InterfaceOut:
     return service.update_interface(db, actor, device, name, body)
 
 

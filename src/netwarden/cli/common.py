@@ -18,9 +18,7 @@ from netwarden.context import Context
 
 DataDir = Annotated[
     Path | None,
-    typer.Option(
-        "--data-dir", envvar="NETWARDEN_DATA_DIR", help="Data directory (default ./netwarden-data)."
-    ),
+    typer.Option("--data-dir", envvar="NETWARDEN_DATA_DIR", help="Data directory (default ./netwarden-data)."),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -50,9 +48,7 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(value), indent=2, default=str) + "\n")
 
 
-def table(
-    rows: Iterable[BaseModel | dict[str, Any]], columns: Sequence[str], title: str | None = None
-) -> None:
+def table(rows: Iterable[BaseModel | dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
     """Print rows as a Rich table with the given columns."""
     t = Table(title=title, header_style="bold")
     for col in columns:

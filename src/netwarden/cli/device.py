@@ -22,9 +22,7 @@ def add(
     platform: Annotated[str, typer.Option(help="Platform, e.g. cisco_ios, arista_eos, frr, linux.")],
     mgmt_ip: Annotated[str | None, typer.Option("--mgmt-ip", help="Management IP address.")] = None,
     role: Annotated[str, typer.Option(help="Role, e.g. router, switch, firewall.")] = "",
-    status: Annotated[
-        str, typer.Option(help="active, planned, offline, missing, decommissioning.")
-    ] = "active",
+    status: Annotated[str, typer.Option(help="active, planned, offline, missing, decommissioning.")] = "active",
     vendor: Annotated[str, typer.Option()] = "",
     model: Annotated[str, typer.Option()] = "",
     serial: Annotated[str, typer.Option()] = "",
@@ -64,9 +62,7 @@ def list_(
     platform: Annotated[str | None, typer.Option()] = None,
     status: Annotated[str | None, typer.Option()] = None,
     tag: Annotated[str | None, typer.Option()] = None,
-    q: Annotated[
-        str | None, typer.Option("--search", "-q", help="Substring of name, IP, model or serial.")
-    ] = None,
+    q: Annotated[str | None, typer.Option("--search", "-q", help="Substring of name, IP, model or serial.")] = None,
     data_dir: DataDir = None,
     json_out: JsonOut = False,
 ) -> None:

@@ -96,6 +96,4 @@ def rm(device: str, name: str, data_dir: DataDir = None, json_out: JsonOut = Fal
     ctx = open_ctx(data_dir)
     with ctx.db() as db:
         service.remove_interface(db, actor(), device, name)
-    emit(
-        {"removed": f"{device}:{name}"}, json_out, lambda: console.print(f"interface {device}:{name} removed")
-    )
+    emit({"removed": f"{device}:{name}"}, json_out, lambda: console.print(f"interface {device}:{name} removed"))

@@ -67,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        sys.stderr.write(
-            f"error: invalid {where or 'input'}: {_one_line(err['msg']).removeprefix('Value error, ')}\n"
-        )
+        sys.stderr.write(f"error: invalid {where or 'input'}: {_one_line(err['msg']).removeprefix('Value error, ')}\n")
         return 1
     except typer.Abort:
         sys.stderr.write("error: aborted\n")

@@ -55,7 +55,5 @@ def serve(
 
     ctx = Context.open(data_dir=data_dir, host=host, port=port)
     application = create_app(ctx)
-    console.print(
-        f"netwarden console on http://{ctx.settings.host}:{ctx.settings.port}/  (API docs at /api/docs)"
-    )
+    console.print(f"netwarden console on http://{ctx.settings.host}:{ctx.settings.port}/  (API docs at /api/docs)")
     uvicorn.run(application, host=ctx.settings.host, port=ctx.settings.port, log_level="warning")

@@ -26,9 +26,7 @@ def add(
     """Add a site."""
     ctx = open_ctx(data_dir)
     with ctx.db() as db:
-        out = service.add_site(
-            db, actor(), SiteIn(name=name, description=description, address=address, tags=tag or [])
-        )
+        out = service.add_site(db, actor(), SiteIn(name=name, description=description, address=address, tags=tag or []))
     emit(out, json_out, lambda: console.print(f"site {out.name} added"))
 
 
@@ -62,9 +60,7 @@ def update(
     """Change a site."""
     ctx = open_ctx(data_dir)
     with ctx.db() as db:
-        out = service.update_site(
-            db, actor(), name, SitePatch(description=description, address=address, tags=tag)
-        )
+        out = service.update_site(db, actor(), name, SitePatch(description=description, address=address, tags=tag))
     emit(out, json_out, lambda: console.print(f"site {name} updated"))
 
 

@@ -60,9 +60,7 @@ __all__ = [
 
 
 def site_out(site: Site, devices: int = 0) -> SiteOut:
-    return SiteOut(
-        name=site.name, description=site.description, address=site.address, tags=site.tags, devices=devices
-    )
+    return SiteOut(name=site.name, description=site.description, address=site.address, tags=site.tags, devices=devices)
 
 
 def get_site(db: Session, name: str) -> Site:
@@ -79,9 +77,7 @@ def add_site(db: Session, actor: Actor, data: SiteIn) -> SiteOut:
     site = Site(**data.model_dump())
     db.add(site)
     db.flush()
-    audit.record(
-        db, actor, "site.create", "site", site.name, {k: [None, v] for k, v in data.model_dump().items()}
-    )
+    audit.record(db, actor, "site.create", "site", site.name, {k: [None, v] for k, v in data.model_dump().items()})
     return site_out(site)
 
 
@@ -172,9 +168,7 @@ def add_device(db: Session, actor: Actor, data: DeviceIn) -> DeviceOut:
     dev = Device(site=site, **fields)
     db.add(dev)
     db.flush()
-    audit.record(
-        db, actor, "device.create", "device", dev.name, {k: [None, v] for k, v in data.model_dump().items()}
-    )
+    audit.record(db, actor, "device.create", "device", dev.name, {k: [None, v] for k, v in data.model_dump().items()})
     return device_out(dev)
 
 
@@ -253,9 +247,7 @@ def show_device(db: Session, actor: Actor, name: str) -> DeviceDetail:
         .options(selectinload(Interface.addresses))
         .order_by(Interface.id)
     ).all()
-    return DeviceDetail(
-        **device_out(dev).model_dump(), interfaces=[interface_out(i, dev.name) for i in ifaces]
-    )
+    return DeviceDetail(**device_out(dev).model_dump(), interfaces=[interface_out(i, dev.name) for i in ifaces])
 
 
 # ---------------------------------------------------------------- interfaces
@@ -317,9 +309,7 @@ def add_interface(db: Session, actor: Actor, device: str, data: InterfaceIn) -> 
     return interface_out(iface, device)
 
 
-def update_interface(
-    db: Session, actor: Actor, device: str, name: str, patch: InterfacePatch
-) -> InterfaceOut:
+def update_interface(db: Session, actor: Actor, device: str, name: str, patch: InterfacePatch) -> InterfaceOut:
     require(actor, Role.admin, "change interfaces")
     iface = get_interface(db, device, name)
     values = patch.model_dump(exclude_unset=True)
@@ -335,9 +325,7 @@ def update_interface(
 def remove_interface(db: Session, actor: Actor, device: str, name: str) -> None:
     require(actor, Role.admin, "remove interfaces")
     iface = get_interface(db, device, name)
-    linked = db.scalar(
-        select(Link.id).where(or_(Link.a_interface_id == iface.id, Link.b_interface_id == iface.id))
-    )
+    linked = db.scalar(select(Link.id).where(or_(Link.a_interface_id == iface.id, Link.b_interface_id == iface.id)))
     if linked is not None:
         raise Conflict(f"interface {device}:{name} is part of a link; remove the link first")
     for addr in iface.addresses:

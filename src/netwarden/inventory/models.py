@@ -122,9 +122,7 @@ class IPAddress(Base):
     address: Mapped[str] = mapped_column(String(64), unique=True)
     prefix_length: Mapped[int] = mapped_column(Integer)
     family: Mapped[int] = mapped_column(Integer)
-    interface_id: Mapped[int | None] = mapped_column(
-        ForeignKey("interfaces.id", ondelete="SET NULL"), index=True
-    )
+    interface_id: Mapped[int | None] = mapped_column(ForeignKey("interfaces.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     dns_name: Mapped[str] = mapped_column(String(255), default="")
     description: Mapped[str] = mapped_column(Text, default="")

@@ -33,7 +33,5 @@ KNOWN_PLATFORMS: frozenset[str] = frozenset(
 
 def check_platform(name: str) -> str:
     if name not in KNOWN_PLATFORMS:
-        raise InvalidInput(
-            f"unknown platform {name!r}; known platforms: {', '.join(sorted(KNOWN_PLATFORMS))}"
-        )
+        raise InvalidInput(f"unknown platform {name!r}; known platforms: {', '.join(sorted(KNOWN_PLATFORMS))}")
     return name

@@ -105,9 +105,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_devices_site_id_sites"), ondelete="RESTRICT"
-        ),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_devices_site_id_sites"), ondelete="RESTRICT"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_devices")),
         sa.UniqueConstraint("mgmt_ip", name=op.f("uq_devices_mgmt_ip")),
         sa.UniqueConstraint("name", name=op.f("uq_devices_name")),
@@ -122,9 +120,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("site_id", sa.Integer(), nullable=True),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_vlans_site_id_sites"), ondelete="RESTRICT"
-        ),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_vlans_site_id_sites"), ondelete="RESTRICT"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vlans")),
         sa.UniqueConstraint("site_id", "vid", name=op.f("uq_vlans_site_id_vid")),
     )
@@ -176,12 +172,8 @@ def upgrade() -> None:
         sa.Column("vlan_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_prefixes_site_id_sites"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["vlan_id"], ["vlans.id"], name=op.f("fk_prefixes_vlan_id_vlans"), ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_prefixes_site_id_sites"), ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["vlan_id"], ["vlans.id"], name=op.f("fk_prefixes_vlan_id_vlans"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prefixes")),
         sa.UniqueConstraint("cidr", name=op.f("uq_prefixes_cidr")),
     )
