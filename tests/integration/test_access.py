@@ -84,12 +84,35 @@ CALLS: list[tuple[str, str, str, dict[str, object] | None, str]] = [
     ("read interfaces", "GET", "/api/v1/interfaces", None, "viewer"),
     ("list users", "GET", "/api/v1/users", None, "viewer"),
     ("create site", "POST", "/api/v1/sites", {"name": "new-site"}, "admin"),
-    ("create device", "POST", "/api/v1/devices", {"name": "r2", "site": "hq", "platform": "frr"}, "admin"),
+    ("create device", "POST", "/api/v1/devices", {"name": "r9", "site": "hq", "platform": "frr"}, "admin"),
     ("change device", "PATCH", "/api/v1/devices/r1", {"role": "core"}, "admin"),
     ("add interface", "POST", "/api/v1/devices/r1/interfaces", {"name": "eth9"}, "admin"),
     ("delete device", "DELETE", "/api/v1/devices/r1", None, "admin"),
     ("create user", "POST", "/api/v1/users", {"name": "eve", "role": "viewer"}, "admin"),
     ("read audit log", "GET", "/api/v1/audit", None, "admin"),
+    ("read prefixes", "GET", "/api/v1/prefixes", None, "viewer"),
+    ("read one prefix", "GET", "/api/v1/prefixes/10.0.0.0/16", None, "viewer"),
+    ("next free IP", "GET", "/api/v1/prefixes/10.0.0.0/16/next-ip", None, "viewer"),
+    ("read IP addresses", "GET", "/api/v1/ip-addresses", None, "viewer"),
+    ("read VLANs", "GET", "/api/v1/vlans", None, "viewer"),
+    ("read links", "GET", "/api/v1/links", None, "viewer"),
+    ("read credentials", "GET", "/api/v1/credentials", None, "viewer"),
+    ("create prefix", "POST", "/api/v1/prefixes", {"cidr": "10.0.9.0/24", "site": "hq"}, "admin"),
+    ("change prefix", "PATCH", "/api/v1/prefixes/10.0.0.0/16", {"description": "hq"}, "admin"),
+    ("delete prefix", "DELETE", "/api/v1/prefixes/10.0.0.0/16", None, "admin"),
+    ("record IP", "POST", "/api/v1/ip-addresses", {"address": "10.0.0.9/16"}, "admin"),
+    ("create VLAN", "POST", "/api/v1/vlans", {"vid": 20, "name": "voice", "site": "hq"}, "admin"),
+    ("delete VLAN", "DELETE", "/api/v1/vlans/10?site=hq", None, "admin"),
+    ("create link", "POST", "/api/v1/links", {"a": "r1", "a_port": "eth2", "b": "r1", "b_port": "eth3"}, "admin"),
+    ("delete link", "DELETE", "/api/v1/links/r1/eth0", None, "admin"),
+    (
+        "create credential",
+        "POST",
+        "/api/v1/credentials",
+        {"name": "c2", "kind": "snmp-v2c", "secret": "s3cr3t"},
+        "admin",
+    ),
+    ("delete credential", "DELETE", "/api/v1/credentials/snmp", None, "admin"),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
 
@@ -97,11 +120,23 @@ RANK = {"viewer": 0, "operator": 1, "admin": 2}
 @pytest.fixture
 def seeded(ctx: Context, tokens: dict[str, str]) -> dict[str, str]:
     from netwarden.inventory import service
-    from netwarden.inventory.schemas import DeviceIn, SiteIn
+    from netwarden.inventory.schemas import CredentialIn, DeviceIn, InterfaceIn, LinkIn, PrefixIn, SiteIn, VlanIn
 
     with ctx.db() as db:
         service.add_site(db, ADMIN, SiteIn(name="hq"))
         service.add_device(db, ADMIN, DeviceIn(name="r1", site="hq", platform="frr", mgmt_ip="198.18.0.11"))
+        service.add_device(db, ADMIN, DeviceIn(name="r2", site="hq", platform="frr"))
+        for dev, port in (("r1", "eth0"), ("r2", "eth0"), ("r1", "eth2"), ("r1", "eth3")):
+            service.add_interface(db, ADMIN, dev, InterfaceIn(name=port))
+        service.add_link(db, ADMIN, LinkIn(a="r1", a_port="eth0", b="r2", b_port="eth0"))
+        service.add_prefix(db, ADMIN, PrefixIn(cidr="10.0.0.0/16", site="hq"))
+        service.add_vlan(db, ADMIN, VlanIn(vid=10, name="users", site="hq"))
+        service.add_credential(
+            db,
+            ADMIN,
+            ctx.vault,
+            CredentialIn(name="snmp", kind="snmp-v2c", secret="community-1"),  # type: ignore[arg-type]
+        )
     return tokens
 
 
@@ -170,5 +205,5 @@ def test_healthz_and_metrics(api: httpx.Client, seeded: dict[str, str]) -> None:
     assert api.get("/healthz").json()["status"] == "ok"
     api.get("/api/v1/devices", headers=auth(seeded["viewer"]))
     text = api.get("/metrics").text
-    assert 'netwarden_inventory_objects{kind="device"} 1.0' in text
+    assert 'netwarden_inventory_objects{kind="device"} 2.0' in text
     assert 'netwarden_http_requests_total{method="GET",route="/api/v1/devices",status="200"}' in text

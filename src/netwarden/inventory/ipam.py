@@ -331,14 +331,13 @@ def add_ip_address(db: Session, actor: Actor, data: IPAddressIn) -> IPAddressOut
         which = "network" if ip == net.network_address else "broadcast"
         raise InvalidInput(f"{ip} is the {which} address of {net}; pick a host address")
     nodes = _tree(_all_prefixes(db))
-    for node in nodes:
-        # A registered prefix that holds the address but is more specific than its own subnet means
-        # the address was typed with the wrong length (10.0.1.5/16 inside 10.0.1.0/24).
-        if node.net.version == ip.version and ip in node.net and node.net.prefixlen > net.prefixlen:
-            raise InvalidInput(
-                f"{data.address} spans beyond prefix {node.net}, which holds it; "
-                f"use a length of at least /{node.net.prefixlen}"
-            )
+    holder = _most_specific(nodes, ip)
+    if holder is not None and _net(holder).prefixlen > net.prefixlen:
+        # The address was typed with the wrong length (10.0.1.5/16 inside a registered 10.0.1.0/24).
+        raise InvalidInput(
+            f"{data.address} spans beyond prefix {holder}, which holds it; "
+            f"use a length of at least /{_net(holder).prefixlen}"
+        )
     iface: Interface | None = None
     if data.interface is not None or data.device is not None:
         if data.interface is None or data.device is None:
@@ -415,7 +414,8 @@ def next_free_ip(db: Session, actor: Actor, cidr: str) -> NextIP:
         for a in db.scalars(select(IPAddress.address).where(IPAddress.family == net.version))
     )
     used = sorted(a for a in in_family if lo <= a <= hi)
-    free_total = (hi - lo + 1) - sum(e - s + 1 for s, e in taken_ranges) - _count_outside(used, taken_ranges)
+    in_children = sum(max(0, min(e, hi) - max(s, lo) + 1) for s, e in taken_ranges)
+    free_total = (hi - lo + 1) - in_children - _count_outside(used, taken_ranges)
     candidate = lo
     ri = ui = 0
     while candidate <= hi:
