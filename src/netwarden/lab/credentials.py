@@ -1,0 +1,78 @@
+"""The lab's credentials: a netwarden credential file, and the store when one exists."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from netwarden.errors import NetwardenError
+from netwarden.lab.state import LabState
+
+log = logging.getLogger(__name__)
+DEFAULT_PREFIX = "nwlab"
+
+
+def names(prefix: str) -> tuple[str, str]:
+    """(ssh, snmp) credential names: lab-ssh/lab-snmp for the default lab, <prefix>-ssh/... otherwise."""
+    stem = "lab" if prefix == DEFAULT_PREFIX else prefix
+    return f"{stem}-ssh", f"{stem}-snmp"
+
+
+def entries(state: LabState) -> list[dict[str, Any]]:
+    ssh_name, snmp_name = names(state.prefix)
+    return [
+        {
+            "name": ssh_name,
+            "kind": "ssh",
+            "username": state.ssh_user,
+            "secret": state.ssh_password,
+            "params": {"port": 22},
+        },
+        {"name": snmp_name, "kind": "snmp-v2c", "username": "", "secret": state.community, "params": {"port": 161}},
+    ]
+
+
+def write_file(state: LabState) -> Path:
+    """``credentials.yml`` (mode 0600) in the lab's run dir, in the format ``netwarden import`` reads."""
+    path = state.dir / "credentials.yml"
+    path.touch(mode=0o600)
+    path.write_text(
+        "# netwarden lab credentials (secrets: keep this file private)\n"
+        + yaml.safe_dump({"credentials": entries(state)}, sort_keys=False)
+    )
+    path.chmod(0o600)
+    return path
+
+
+def store(state: LabState, data_dir: Path | None) -> list[str]:
+    """Upsert the lab credentials into the store when ``data_dir`` holds one; returns the names stored."""
+    from netwarden.context import MARKER, Context
+
+    probe = data_dir
+    if probe is None:
+        from netwarden.config import load_settings
+
+        try:
+            probe = load_settings().data_dir
+        except NetwardenError:
+            return []
+    if not (probe / MARKER).exists():
+        log.info("no netwarden store in %s: lab credentials only written to the file", probe)
+        return []
+    try:
+        from netwarden.access.schemas import cli_actor
+        from netwarden.inventory.credentials import upsert_credential
+        from netwarden.inventory.schemas import CredentialIn
+    except ImportError as exc:  # the credential service may not exist in older trees
+        log.warning("credential service unavailable (%s): lab credentials not stored", exc)
+        return []
+    ctx = Context.open(data_dir=probe)
+    stored = []
+    with ctx.db() as db:
+        for entry in entries(state):
+            upsert_credential(db, cli_actor(), ctx.vault, CredentialIn.model_validate(entry))
+            stored.append(str(entry["name"]))
+    return stored

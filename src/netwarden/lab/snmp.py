@@ -1,0 +1,97 @@
+"""net-snmp ``snmpd`` and ``lldpd`` (as an AgentX sub-agent for LLDP-MIB) in each node.
+
+snmpd answers SNMPv2-MIB, IF-MIB, IP-MIB and HOST-RESOURCES-MIB from the
+node's own namespace; lldpd talks LLDP on the data links only (a Linux bridge
+does not forward LLDP, so the management bridge would show nothing) with a
+1 s transmit interval so neighbours appear within seconds.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from netwarden.lab import netns
+from netwarden.lab.plan import PlannedNode
+from netwarden.lab.state import LabState, Proc
+
+# Enterprise 32473 is reserved for documentation (RFC 5612): safe for made-up sysObjectIDs.
+ENTERPRISE = "1.3.6.1.4.1.32473"
+KIND_CODE = {"router": 1, "switch": 2, "firewall": 3, "host": 4, "server": 5}
+DESCR = {
+    "router": "FRRouting 8.4 router",
+    "switch": "Linux bridge switch",
+    "firewall": "nftables firewall with FRRouting",
+    "host": "Linux host",
+    "server": "Linux server (OpenSSH, nginx, dnsmasq)",
+}
+
+
+def sys_object_id(node: PlannedNode) -> str:
+    return f".{ENTERPRISE}.{KIND_CODE[node.kind]}.{node.index + 1}"
+
+
+def community(state: LabState, node: PlannedNode) -> str:
+    return node.community or state.community
+
+
+def render(state: LabState, node: PlannedNode) -> str:
+    ndir = state.node_dir(node.name)
+    descr = f"netwarden lab {DESCR[node.kind]} {node.name} ({platform.system()} {platform.release()})"
+    return "\n".join(
+        [
+            "agentaddress udp:161",
+            f"sysName {node.name}",
+            f"sysDescr {descr}",
+            f"sysObjectID {sys_object_id(node)}",
+            f"sysLocation netwarden lab {state.prefix}, site {node.site or 'none'}",
+            "sysContact noc@lab.example",
+            "sysServices 78",
+            f"engineID {node.namespace}",
+            f"rocommunity {community(state, node)} default",
+            "master agentx",
+            f"agentXSocket unix:{ndir / 'agentx.sock'}",
+            "agentXPerms 0660 0660",
+            "dontLogTCPWrappersConnects yes",
+            "",
+        ]
+    )
+
+
+def start_snmpd(state: LabState, node: PlannedNode) -> Proc:
+    ndir = state.node_dir(node.name)
+    conf = ndir / "snmpd.conf"
+    conf.write_text(render(state, node))
+    conf.chmod(0o600)
+    persist = ndir / "snmp"
+    persist.mkdir(exist_ok=True)
+    pidfile = ndir / "snmpd.pid"
+    pidfile.unlink(missing_ok=True)
+    argv = ["snmpd", "-C", "-c", str(conf), "-p", str(pidfile), "-Lf", str(ndir / "log" / "snmpd.log"), "-m", ""]
+    netns.run(netns.in_node(node.namespace, state.uts(node.name), argv), env={"SNMP_PERSISTENT_DIR": str(persist)})
+    netns.wait_for(lambda: netns.read_pid(pidfile) is not None, 10, f"snmpd on {node.name}")
+    pid = netns.read_pid(pidfile)
+    assert pid is not None
+    return Proc(node=node.name, name="snmpd", pid=pid, pidfile=str(pidfile))
+
+
+def lldp_ifaces(node: PlannedNode) -> list[str]:
+    return [i.name for i in node.ifaces if i.name != "br0"]
+
+
+def start_lldpd(state: LabState, node: PlannedNode) -> Proc | None:
+    ifaces = lldp_ifaces(node)
+    if not ifaces:
+        return None
+    ndir = state.node_dir(node.name)
+    sock, pidfile = ndir / "lldpd.sock", ndir / "lldpd.pid"
+    pidfile.unlink(missing_ok=True)
+    argv = ["lldpd", "-I", ",".join(ifaces), "-u", str(sock), "-p", str(pidfile)]
+    if node.snmp:
+        argv += ["-x", "-X", str(ndir / "agentx.sock")]
+    netns.run(netns.in_node(node.namespace, state.uts(node.name), argv))
+    netns.wait_for(lambda: sock.exists() and netns.read_pid(pidfile) is not None, 10, f"lldpd on {node.name}")
+    for cmd in ("configure lldp tx-interval 1", "configure lldp portidsubtype ifname"):
+        netns.run(["lldpcli", "-u", str(sock), *cmd.split()], check=False)
+    pid = netns.read_pid(pidfile)
+    assert pid is not None
+    return Proc(node=node.name, name="lldpd", pid=pid, pidfile=str(pidfile))
