@@ -34,7 +34,7 @@ def record(
             action=action,
             object_type=object_type,
             object=obj,
-            changes=_scrub(changes or {}),
+            changes=scrub(changes or {}),
             note=note,
         )
     )
@@ -45,11 +45,11 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
 
 
-def _scrub(value: Any) -> Any:
+def scrub(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: ("***" if k.lower() in _SECRET_KEYS else _scrub(v)) for k, v in value.items()}
+        return {k: ("***" if k.lower() in _SECRET_KEYS else scrub(v)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(v) for v in value]
+        return [scrub(v) for v in value]
     if isinstance(value, dt.datetime):
         return value.isoformat()
     return value

@@ -38,15 +38,19 @@ from netwarden.inventory.schemas import (
     PrefixIn,
     PrefixOut,
     PrefixPatch,
+    construct,
 )
 
 __all__ = [
     "add_ip_address",
     "add_prefix",
+    "address_record",
+    "address_sort_key",
     "get_prefix",
     "list_ip_addresses",
     "list_prefixes",
     "next_free_ip",
+    "prefix_record",
     "remove_ip_address",
     "remove_prefix",
     "show_prefix",
@@ -436,3 +440,37 @@ def next_free_ip(db: Session, actor: Actor, cidr: str) -> NextIP:
 
 def _count_outside(used: list[int], ranges: list[tuple[int, int]]) -> int:
     return sum(1 for u in used if not any(s <= u <= e for s, e in ranges))
+
+
+# ---------------------------------------------------------------- records for export
+
+
+def prefix_record(out: PrefixOut) -> PrefixIn:
+    """The import shape of a listed prefix."""
+    return construct(
+        PrefixIn,
+        cidr=out.cidr,
+        site=out.site,
+        vlan=int(out.vlan) if out.vlan else None,
+        status=out.status,
+        description=out.description,
+    )
+
+
+def address_record(row: IPAddress) -> IPAddressIn:
+    """The import shape of a stored address (``prefix`` is an input check only, so it stays empty)."""
+    iface = row.interface
+    return construct(
+        IPAddressIn,
+        address=f"{row.address}/{row.prefix_length}",
+        device=iface.device.name if iface else None,
+        interface=iface.name if iface else None,
+        prefix=None,
+        status=row.status,
+        dns_name=row.dns_name,
+        description=row.description,
+    )
+
+
+def address_sort_key(row: IPAddress) -> tuple[int, int]:
+    return row.family, int(ipaddress.ip_address(row.address))

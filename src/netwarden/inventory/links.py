@@ -13,20 +13,23 @@ from netwarden.access.service import require
 from netwarden.errors import AlreadyExists, InvalidInput, NotFound
 from netwarden.inventory.devices import get_device, get_interface, get_site
 from netwarden.inventory.models import Device, Interface, Link, Prefix, Site, Vlan
-from netwarden.inventory.schemas import LinkIn, LinkOut, Page, VlanIn, VlanOut, VlanPatch
+from netwarden.inventory.schemas import LinkIn, LinkOut, Page, VlanIn, VlanOut, VlanPatch, construct
 
 __all__ = [
     "add_link",
     "add_vlan",
     "find_link",
     "link_out",
+    "link_record",
     "list_links",
     "list_vlans",
     "remove_link",
     "remove_vlan",
     "show_link",
     "show_vlan",
+    "update_link",
     "update_vlan",
+    "vlan_record",
 ]
 
 # ---------------------------------------------------------------- VLANs
@@ -240,3 +243,32 @@ def list_links(
         q = q.where(or_(da.id == dev.id, db_.id == dev.id))
     rows = list(db.scalars(q.order_by(da.name, ia.name, db_.name, ib.name)))
     return Page(items=[link_out(r) for r in rows[offset : offset + limit]], total=len(rows))
+
+
+def update_link(db: Session, actor: Actor, device: str, port: str, kind: str, description: str) -> LinkOut:
+    """Change a link's kind or description (its ends are its identity)."""
+    require(actor, Role.admin, "change links")
+    link = find_link(db, device, port)
+    changes = {}
+    for key, value in (("kind", kind), ("description", description)):
+        if getattr(link, key) != value:
+            changes[key] = [getattr(link, key), value]
+            setattr(link, key, value)
+    db.flush()
+    out = link_out(link)
+    if changes:
+        audit.record(db, actor, "link.update", "link", _label(out.a, out.a_port, out.b, out.b_port), changes)
+    return out
+
+
+# ---------------------------------------------------------------- records for export
+
+
+def vlan_record(out: VlanOut) -> VlanIn:
+    return construct(VlanIn, vid=out.vid, name=out.name, site=out.site, description=out.description)
+
+
+def link_record(out: LinkOut) -> LinkIn:
+    return construct(
+        LinkIn, a=out.a, a_port=out.a_port, b=out.b, b_port=out.b_port, kind=out.kind, description=out.description
+    )

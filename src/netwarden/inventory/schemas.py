@@ -370,3 +370,11 @@ class CredentialSecret(BaseModel):
     secret: SecretStr
     priv_secret: SecretStr | None
     params: CredentialParams
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def construct(cls: type[M], **values: Any) -> M:
+    """Build a model from values that already passed validation once (stored rows), without re-checking."""
+    return cls.model_construct(**values)
