@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from netwarden.store.base import Base, UTCDateTime, utcnow
@@ -60,7 +60,7 @@ class Interface(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     admin_status: Mapped[str] = mapped_column(String(16), default="up")
     oper_status: Mapped[str] = mapped_column(String(16), default="unknown")
-    speed: Mapped[int | None] = mapped_column(Integer)
+    speed: Mapped[int | None] = mapped_column(BigInteger)  # bits per second
     mtu: Mapped[int | None] = mapped_column(Integer)
     mac: Mapped[str] = mapped_column(String(32), default="")
     kind: Mapped[str] = mapped_column(String(32), default="ethernet")

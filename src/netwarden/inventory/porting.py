@@ -140,6 +140,9 @@ def parse_csv_tables(files: dict[str, str]) -> InventoryDoc:
         try:
             header = list(reader.fieldnames or [])
             kind = csv_kind_of(header, stem)
+            unknown = [c for c in header if c not in CSV_KINDS[kind][0]]
+            if unknown:
+                raise ValueError(f"unknown column(s) {unknown}; expected {CSV_KINDS[kind][0]}")
             tables.setdefault(kind, []).extend(csv_rows_to_records(kind, reader))
         except (ValueError, csv.Error) as exc:
             line = reader.line_num
@@ -267,13 +270,13 @@ def _chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:
 def _import_devices(db: Session, actor: Actor, records: list[DeviceRecord], tally: _Tally) -> None:
     if not records:
         return
-    site_ids = dict(db.execute(select(Site.name, Site.id)).tuples().all())
+    site_ids = dict(db.execute(select(Site.name, Site.id)).all())
     by_name: dict[str, Device] = {}
     names = [r.name for r in records]
     for chunk in _chunks(names):
         for dev in db.scalars(select(Device).where(Device.name.in_(chunk)).options(selectinload(Device.site))):
             by_name[dev.name] = dev
-    ip_owner = dict(db.execute(select(Device.mgmt_ip, Device.name).where(Device.mgmt_ip.is_not(None))).tuples().all())
+    ip_owner = dict(db.execute(select(Device.mgmt_ip, Device.name).where(Device.mgmt_ip.is_not(None))).all())
     now = utcnow()
     new_devices: list[dict[str, Any]] = []
     audit_rows: list[dict[str, Any]] = []
@@ -312,7 +315,7 @@ def _import_devices(db: Session, actor: Actor, records: list[DeviceRecord], tall
     db.flush()
     ids = {}
     for chunk in _chunks(names):
-        ids.update(dict(db.execute(select(Device.name, Device.id).where(Device.name.in_(chunk))).tuples().all()))
+        ids.update(dict(db.execute(select(Device.name, Device.id).where(Device.name.in_(chunk))).all()))
     _import_interfaces(db, actor, records, ids, {n for n in names if n not in by_name}, audit_rows, tally, now)
     if audit_rows:
         db.execute(insert(_table(AuditEntry)), audit_rows)

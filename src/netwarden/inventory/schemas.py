@@ -127,7 +127,7 @@ class InterfaceIn(_In):
     description: str = ""
     admin_status: PortStatus = "up"
     oper_status: PortStatus = "unknown"
-    speed: int | None = Field(default=None, ge=0)
+    speed: int | None = Field(default=None, ge=0, le=10**15, description="bits per second")
     mtu: int | None = Field(default=None, ge=0, le=1_000_000)
     mac: str = Field(default="", max_length=32)
     kind: str = Field(default="ethernet", max_length=32)
@@ -137,7 +137,7 @@ class InterfacePatch(_In):
     description: str | None = None
     admin_status: PortStatus | None = None
     oper_status: PortStatus | None = None
-    speed: int | None = Field(default=None, ge=0)
+    speed: int | None = Field(default=None, ge=0, le=10**15, description="bits per second")
     mtu: int | None = Field(default=None, ge=0, le=1_000_000)
     mac: str | None = Field(default=None, max_length=32)
     kind: str | None = Field(default=None, max_length=32)
