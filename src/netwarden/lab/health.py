@@ -55,9 +55,7 @@ def unconverged(state: LabState, pool: ThreadPoolExecutor | None = None) -> list
     return [n.name for n, miss in zip(routers, results, strict=True) if miss]
 
 
-def wait_converged(
-    state: LabState, timeout: float, progress: Callable[[int, int], None] | None = None
-) -> float:
+def wait_converged(state: LabState, timeout: float, progress: Callable[[int, int], None] | None = None) -> float:
     """Poll until every router has every route; returns the seconds it took. LabError on timeout."""
     start = time.monotonic()
     total = sum(1 for n in state.plan.nodes if n.routes)
@@ -83,4 +81,3 @@ def daemon_health(state: LabState) -> dict[str, dict[str, str]]:
         pid = netns.read_pid(Path(proc.pidfile)) if proc.pidfile else proc.pid
         out.setdefault(proc.node, {})[proc.name] = "up" if pid and netns.alive(pid) else "down"
     return out
-

@@ -103,7 +103,9 @@ def host_links(prefix: str) -> list[str]:
     except json.JSONDecodeError:
         entries = []
     names = [str(e.get("ifname", "")) for e in entries]
-    return [n for n in names if n == f"{prefix}-mgmt" or (n.startswith(f"{prefix}m") and n[len(prefix) + 1 :].isdigit())]
+    return [
+        n for n in names if n == f"{prefix}-mgmt" or (n.startswith(f"{prefix}m") and n[len(prefix) + 1 :].isdigit())
+    ]
 
 
 def create_node(ns: str, uts: Path, hostname: str) -> None:

@@ -308,7 +308,7 @@ def _segment_subnets(
             if root in explicit and addr not in explicit[root]:
                 raise InvalidInput(f"address {addr} of {name}:{iface} is outside its segment's subnet {explicit[root]}")
             explicit.setdefault(root, addr.network)
-    taken = list(explicit.values()) + [topo.addressing.loopbacks]
+    taken = [*list(explicit.values()), topo.addressing.loopbacks]
     for i, a in enumerate(taken):
         for b in taken[i + 1 :]:
             if a.overlaps(b) and a != topo.addressing.loopbacks and b != topo.addressing.loopbacks:
@@ -391,10 +391,10 @@ def _mgmt(topo: Topology, nodes: dict[str, PlannedNode], mgmt: ipaddress.IPv4Net
     start = 10 if len(hosts) >= len(nodes) + 16 else 1
     pool = (h for h in hosts[start:] if h not in explicit.values())
     for node in nodes.values():
-        ip = explicit.get(node.name) or next(pool, None)
-        if ip is None:
+        chosen = explicit.get(node.name) or next(pool, None)
+        if chosen is None:
             raise InvalidInput(f"mgmt_cidr {mgmt} is too small for {len(nodes)} nodes")
-        node.mgmt_ip = ip
+        node.mgmt_ip = chosen
 
 
 def _gateways(nodes: dict[str, PlannedNode]) -> None:

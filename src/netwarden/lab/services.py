@@ -40,36 +40,44 @@ http {{
 
 
 def start_server(state: LabState, node: PlannedNode) -> list[Proc]:
-    ndir = state.node_dir(node.name)
+    """nginx and dnsmasq as the node asks for."""
     procs: list[Proc] = []
     if node.http:
-        (ndir / "www").mkdir(exist_ok=True)
-        (ndir / "www" / "index.html").write_text(f"<h1>{node.name}</h1><p>netwarden lab {state.prefix}</p>\n")
-        (ndir / "nginx-tmp").mkdir(exist_ok=True)
-        conf = ndir / "nginx.conf"
-        conf.write_text(_nginx_conf(state, node))
-        pidfile = ndir / "nginx.pid"
-        pidfile.unlink(missing_ok=True)
-        argv = ["nginx", "-c", str(conf), "-e", str(ndir / "log" / "nginx-error.log")]
-        netns.run(netns.in_node(node.namespace, state.uts(node.name), argv))
-        netns.wait_for(lambda: netns.read_pid(pidfile) is not None, 10, f"nginx on {node.name}")
-        procs.append(Proc(node=node.name, name="nginx", pid=netns.read_pid(pidfile) or 0, pidfile=str(pidfile)))
+        procs.append(start_nginx(state, node))
     if node.dns:
-        hosts = ndir / "hosts"
-        hosts.write_text(
-            "".join(f"{n.primary} {n.name}.lab {n.name}\n" for n in state.plan.nodes if n.primary is not None)
-        )
-        pidfile = ndir / "dnsmasq.pid"
-        pidfile.unlink(missing_ok=True)
-        argv = [
-            "dnsmasq", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", f"--addn-hosts={hosts}",
-            "--domain=lab", "--local=/lab/", f"--pid-file={pidfile}", "--user=root",
-            f"--log-facility={ndir / 'log' / 'dnsmasq.log'}", "--log-queries",
-        ]  # fmt: skip
-        netns.run(netns.in_node(node.namespace, state.uts(node.name), argv))
-        netns.wait_for(lambda: netns.read_pid(pidfile) is not None, 10, f"dnsmasq on {node.name}")
-        procs.append(Proc(node=node.name, name="dnsmasq", pid=netns.read_pid(pidfile) or 0, pidfile=str(pidfile)))
+        procs.append(start_dnsmasq(state, node))
     return procs
+
+
+def start_nginx(state: LabState, node: PlannedNode) -> Proc:
+    ndir = state.node_dir(node.name)
+    (ndir / "www").mkdir(exist_ok=True)
+    (ndir / "www" / "index.html").write_text(f"<h1>{node.name}</h1><p>netwarden lab {state.prefix}</p>\n")
+    (ndir / "nginx-tmp").mkdir(exist_ok=True)
+    conf = ndir / "nginx.conf"
+    conf.write_text(_nginx_conf(state, node))
+    pidfile = ndir / "nginx.pid"
+    pidfile.unlink(missing_ok=True)
+    argv = ["nginx", "-c", str(conf), "-e", str(ndir / "log" / "nginx-error.log")]
+    netns.run(netns.in_node(node.namespace, state.uts(node.name), argv))
+    netns.wait_for(lambda: netns.read_pid(pidfile) is not None, 10, f"nginx on {node.name}")
+    return Proc(node=node.name, name="nginx", pid=netns.read_pid(pidfile) or 0, pidfile=str(pidfile))
+
+
+def start_dnsmasq(state: LabState, node: PlannedNode) -> Proc:
+    ndir = state.node_dir(node.name)
+    hosts = ndir / "hosts"
+    hosts.write_text("".join(f"{n.primary} {n.name}.lab {n.name}\n" for n in state.plan.nodes if n.primary is not None))
+    pidfile = ndir / "dnsmasq.pid"
+    pidfile.unlink(missing_ok=True)
+    argv = [
+        "dnsmasq", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", f"--addn-hosts={hosts}",
+        "--domain=lab", "--local=/lab/", f"--pid-file={pidfile}", "--user=root",
+        f"--log-facility={ndir / 'log' / 'dnsmasq.log'}", "--log-queries",
+    ]  # fmt: skip
+    netns.run(netns.in_node(node.namespace, state.uts(node.name), argv))
+    netns.wait_for(lambda: netns.read_pid(pidfile) is not None, 10, f"dnsmasq on {node.name}")
+    return Proc(node=node.name, name="dnsmasq", pid=netns.read_pid(pidfile) or 0, pidfile=str(pidfile))
 
 
 def traffic_script(state: LabState, node: PlannedNode) -> str:

@@ -31,7 +31,9 @@ def ensure_user(state: LabState) -> bool:
         if GECOS not in entry.pw_gecos:
             raise_user_clash(state.ssh_user)
     except KeyError:
-        netns.run(["useradd", "-M", "-d", str(home), "-s", "/bin/bash", "-c", GECOS, "-G", "frrvty", state.ssh_user])
+        netns.run(
+            ["useradd", "-M", "-d", str(home), "-s", "/bin/bash", "-c", GECOS, "-G", "frrvty,frr", state.ssh_user]
+        )
         created = True
     netns.run(["chpasswd"], input=f"{state.ssh_user}:{state.ssh_password}\n")
     shutil.chown(home, state.ssh_user)
@@ -57,7 +59,7 @@ def _shell_wrapper(node: PlannedNode) -> str:
     # The command an SSH client asked for arrives in SSH_ORIGINAL_COMMAND; run it in vtysh.
     return (
         "#!/bin/sh\n"
-        "export HOME=\"${HOME:-/tmp}\"\n"
+        'export HOME="${HOME:-/tmp}"\n'
         'if [ -n "$SSH_ORIGINAL_COMMAND" ]; then\n'
         f'  exec /usr/bin/vtysh -N {node.namespace} -c "$SSH_ORIGINAL_COMMAND"\n'
         "fi\n"
@@ -107,8 +109,10 @@ def start(state: LabState, node: PlannedNode) -> Proc:
     conf.write_text(render(state, node))
     pidfile = ndir / "sshd.pid"
     pidfile.unlink(missing_ok=True)
-    argv = [SSHD, "-f", str(conf), "-E", str(ndir / "log" / "sshd.log")]
-    netns.run(netns.in_node(node.namespace, state.uts(node.name), argv))
+    # -D -e: with -E only the listener logs to the file; session children would log to a syslog socket
+    # that may not exist. In the foreground every message reaches stderr, which is the log file.
+    argv = [SSHD, "-D", "-e", "-f", str(conf)]
+    netns.spawn(netns.in_node(node.namespace, state.uts(node.name), argv), ndir / "log" / "sshd.log")
     netns.wait_for(lambda: netns.read_pid(pidfile) is not None, 10, f"sshd on {node.name}")
     pid = netns.read_pid(pidfile)
     assert pid is not None

@@ -7,8 +7,11 @@ atomically after every step of ``up`` and every fault.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,3 +108,18 @@ def known_prefixes() -> list[str]:
     if not RUN_ROOT.exists():
         return []
     return sorted(p.name for p in RUN_ROOT.iterdir() if (p / "state.json").exists())
+
+
+@contextmanager
+def locked(prefix: str) -> Iterator[None]:
+    """Serialise commands that change one lab (two ``lab fault`` at once must not lose a record)."""
+    path = lab_dir(prefix)
+    if not path.exists():
+        yield
+        return
+    with open(path / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

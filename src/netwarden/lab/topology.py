@@ -187,9 +187,9 @@ def check_references(topo: Topology) -> None:
     used: dict[str, int] = {}
     for index, link in enumerate(topo.links, start=1):
         for ep in link.endpoints:
-            node, _iface = split_endpoint(ep)
-            if node not in topo.nodes:
-                raise ValueError(f"link {index} ({' -- '.join(link.endpoints)}): unknown node {node!r}")
+            node_name, _iface = split_endpoint(ep)
+            if node_name not in topo.nodes:
+                raise ValueError(f"link {index} ({' -- '.join(link.endpoints)}): unknown node {node_name!r}")
             if ep in used:
                 raise ValueError(f"interface {ep} is used by two links ({used[ep]} and {index})")
             used[ep] = index
@@ -206,11 +206,11 @@ def check_references(topo: Topology) -> None:
                     raise ValueError(f"node {name}: BGP peer {peer.node} runs no BGP")
     for vpn in topo.vpns:
         for ep in vpn.endpoints:
-            node, _iface = split_endpoint(ep)
-            if node not in topo.nodes:
-                raise ValueError(f"vpn {vpn.name}: unknown node {node!r}")
-            if topo.nodes[node].kind not in ROUTING_KINDS:
-                raise ValueError(f"vpn {vpn.name}: {node} is a {topo.nodes[node].kind}, not a router or firewall")
+            end, _iface = split_endpoint(ep)
+            if end not in topo.nodes:
+                raise ValueError(f"vpn {vpn.name}: unknown node {end!r}")
+            if topo.nodes[end].kind not in ROUTING_KINDS:
+                raise ValueError(f"vpn {vpn.name}: {end} is a {topo.nodes[end].kind}, not a router or firewall")
             if ep not in used:
                 raise ValueError(f"vpn {vpn.name}: underlay interface {ep} is on no link")
     if topo.mgmt_cidr.num_addresses < len(topo.nodes) + 4:
