@@ -165,12 +165,12 @@ def _with_state(prefix: str, action: Callable[[LabState], Any]) -> Any:
 
 def _fault(prefix: str, as_json: bool, action: Callable[[LabState], Any], message: str) -> None:
     result = _with_state(prefix, action)
-    data = result.model_dump() if hasattr(result, "model_dump") else {"ok": True}
+    data: dict[str, Any] = result.model_dump() if hasattr(result, "model_dump") else {"ok": True}
     if as_json:
         print_json(data)
         return
     console.print(message)
-    detail = data.get("detail") or {}
+    detail: dict[str, Any] = data.get("detail") or {}
     if detail.get("mechanism"):
         console.print(f"impairment through {detail['mechanism']}")
     if "open" in detail:
