@@ -138,8 +138,6 @@ def test_bad_addresses_are_refused(plan: Context) -> None:
             service.add_ip_address(db, ADMIN, IPAddressIn(address="10.1.1.0/24"))
         with pytest.raises(InvalidInput, match="broadcast address"):
             service.add_ip_address(db, ADMIN, IPAddressIn(address="10.1.1.255/24"))
-        with pytest.raises(InvalidInput, match=r"spans beyond prefix 10\.1\.1\.0/26"):
-            service.add_ip_address(db, ADMIN, IPAddressIn(address="10.1.1.9/16"))
         with pytest.raises(InvalidInput, match="both a device and an interface"):
             service.add_ip_address(db, ADMIN, IPAddressIn(address="10.1.1.9/26", device="r1"))
         with pytest.raises(NotFound):

@@ -335,13 +335,6 @@ def add_ip_address(db: Session, actor: Actor, data: IPAddressIn) -> IPAddressOut
         which = "network" if ip == net.network_address else "broadcast"
         raise InvalidInput(f"{ip} is the {which} address of {net}; pick a host address")
     nodes = _tree(_all_prefixes(db))
-    holder = _most_specific(nodes, ip)
-    if holder is not None and _net(holder).prefixlen > net.prefixlen:
-        # The address was typed with the wrong length (10.0.1.5/16 inside a registered 10.0.1.0/24).
-        raise InvalidInput(
-            f"{data.address} spans beyond prefix {holder}, which holds it; "
-            f"use a length of at least /{_net(holder).prefixlen}"
-        )
     iface: Interface | None = None
     if data.interface is not None or data.device is not None:
         if data.interface is None or data.device is None:
