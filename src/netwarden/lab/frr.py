@@ -17,6 +17,13 @@ from netwarden.lab.state import LabState, Proc
 FRR_BIN = Path("/usr/lib/frr")
 FRR_RUN = Path("/var/run/frr")
 FRR_ETC = Path("/etc/frr")
+FRR_MODULES = Path("/usr/lib/x86_64-linux-gnu/frr/modules")
+SNMP_DAEMONS = ("zebra", "ospfd", "bgpd")
+
+
+def snmp_module(daemon: str) -> bool:
+    """True when FRR's AgentX module for ``daemon`` is installed (Debian package frr-snmp)."""
+    return daemon in SNMP_DAEMONS and (FRR_MODULES / f"{daemon}_snmp.so").exists()
 
 
 def daemons(node: PlannedNode) -> list[str]:
@@ -47,13 +54,15 @@ def render(plan: Plan, node: PlannedNode, log_file: Path, fast: bool = True) -> 
         "exit",
         "!",
     ]
+    if node.snmp and any(snmp_module(d) for d in daemons(node)):
+        lines += ["agentx", "!"]
     for route in node.statics:
         lines.append(f"ip route {route.prefix} {route.via}")
     if node.ospf_area is not None:
         tunnels = [v.a_ifname for v in plan.vpns if v.a == node.name]
         tunnels += [v.b_ifname for v in plan.vpns if v.b == node.name]
         lines += _ospf_interfaces(node, tunnels, fast)
-        lines += _ospf_router(node, tunnels, fast)
+        lines += _ospf_router(node, fast)
     if node.asn is not None:
         lines += _bgp(node, fast)
     lines.append("end")
@@ -62,10 +71,10 @@ def render(plan: Plan, node: PlannedNode, log_file: Path, fast: bool = True) -> 
 
 def _ospf_interfaces(node: PlannedNode, tunnels: list[str], fast: bool) -> list[str]:
     area = node.ospf_area
-    lines = ["interface lo", f" ip ospf area {area}", "exit", "!"]
+    lines = ["interface lo", f" ip ospf area {area}", " ip ospf passive", "exit", "!"]
     # Tunnel interfaces are advertised into the site (passive), so the tunnel subnet is reachable from inside.
     for name in tunnels:
-        lines += [f"interface {name}", f" ip ospf area {area}", "exit", "!"]
+        lines += [f"interface {name}", f" ip ospf area {area}", " ip ospf passive", "exit", "!"]
     for iface in node.ifaces:
         if iface.address is None:
             continue
@@ -75,19 +84,18 @@ def _ospf_interfaces(node: PlannedNode, tunnels: list[str], fast: bool) -> list[
                 lines.append(" ip ospf network point-to-point")
             if fast:
                 lines += [" ip ospf hello-interval 1", " ip ospf dead-interval 4", " ip ospf retransmit-interval 1"]
+        else:
+            lines.append(" ip ospf passive")
         if iface.cost is not None:
             lines.append(f" ip ospf cost {iface.cost}")
         lines += ["exit", "!"]
     return lines
 
 
-def _ospf_router(node: PlannedNode, tunnels: list[str], fast: bool) -> list[str]:
+def _ospf_router(node: PlannedNode, fast: bool) -> list[str]:
     lines = ["router ospf", f" ospf router-id {node.loopback}"]
     if fast:
         lines += [" timers throttle spf 0 50 1000", " timers throttle lsa all 0", " timers lsa min-arrival 0"]
-    lines.append(" passive-interface lo")
-    lines += [f" passive-interface {i.name}" for i in node.ifaces if i.address is not None and not i.ospf_active]
-    lines += [f" passive-interface {name}" for name in tunnels]
     if node.redistribute_bgp:
         lines.append(" redistribute bgp")
     lines += ["exit", "!"]
@@ -104,12 +112,14 @@ def _bgp(node: PlannedNode, fast: bool) -> list[str]:
     for nb in node.neighbors:
         lines += [f" neighbor {nb.address} remote-as {nb.asn}", f" neighbor {nb.address} description {nb.node}"]
         if fast:
-            lines += [f" neighbor {nb.address} timers 3 9", f" neighbor {nb.address} timers connect 1"]
+            lines += [
+                f" neighbor {nb.address} timers 3 9",
+                f" neighbor {nb.address} timers connect 1",
+                f" neighbor {nb.address} advertisement-interval 0",
+            ]
     lines += [" address-family ipv4 unicast", "  redistribute connected route-map LAB-CONNECTED"]
     if node.ospf_area is not None:
         lines.append("  redistribute ospf")
-    if fast:
-        lines += [f"  neighbor {nb.address} advertisement-interval 0" for nb in node.neighbors]
     lines += [" exit-address-family", "exit", "!"]
     return lines
 
@@ -127,11 +137,27 @@ def start_daemon(state: LabState, node: PlannedNode, daemon: str) -> Proc:
     argv += ["-u", "frr", "-g", "frr", "-i", str(pidfile)]
     if daemon == "zebra":
         argv += ["-s", "90000000"]
-    netns.run(netns.in_node(node.namespace, state.uts(node.name), argv), timeout=20)
+    env = None
+    if node.snmp and snmp_module(daemon):
+        # OSPF-MIB, BGP4-MIB: the daemon is an AgentX sub-agent of the node's snmpd. net-snmp reads the
+        # socket path from "frr.conf" in SNMPCONFPATH (a net-snmp file, not FRR's config).
+        argv += ["-M", "snmp"]
+        env = {"SNMPCONFPATH": str(_snmp_conf_dir(state, node))}
+    netns.run(netns.in_node(node.namespace, state.uts(node.name), argv), timeout=20, env=env)
     netns.wait_for(lambda: netns.read_pid(pidfile) is not None, 10, f"{daemon} on {node.name}")
     pid = netns.read_pid(pidfile)
     assert pid is not None
     return Proc(node=node.name, name=daemon, pid=pid, pidfile=str(pidfile))
+
+
+def _snmp_conf_dir(state: LabState, node: PlannedNode) -> Path:
+    path = state.node_dir(node.name) / "snmp-agentx"
+    if not path.exists():
+        path.mkdir(parents=True)
+        (path / "frr.conf").write_text(
+            f"agentXSocket unix:{state.node_dir(node.name) / 'agentx.sock'}\nagentXPingInterval 2\n"
+        )
+    return path
 
 
 def prepare(state: LabState, node: PlannedNode, fast: bool = True) -> Path:

@@ -38,10 +38,11 @@ def start_node(state: LabState, node: PlannedNode, fast: bool = True) -> list[Pr
     procs: list[Proc] = []
     if node.kind == "firewall":
         procs += firewall.start(state, node)
-    if node.routes:
-        procs += frr.start(state, node, fast)
+    # snmpd first: FRR's and lldpd's AgentX sub-agents connect to it when they start.
     if node.snmp:
         procs.append(snmp.start_snmpd(state, node))
+    if node.routes:
+        procs += frr.start(state, node, fast)
     if node.lldp:
         lldpd = snmp.start_lldpd(state, node)
         if lldpd is not None:

@@ -50,7 +50,7 @@ def render(state: LabState, node: PlannedNode) -> str:
             f"rocommunity {community(state, node)} default",
             "master agentx",
             f"agentXSocket unix:{ndir / 'agentx.sock'}",
-            "agentXPerms 0660 0660",
+            "agentXPerms 0660 0755 root frr",  # FRR's sub-agents run as frr
             "dontLogTCPWrappersConnects yes",
             "",
         ]
