@@ -18,14 +18,14 @@ Text = Annotated[str | None, Query(max_length=128)]
 def list_prefixes(
     db: Db,
     actor: CurrentActor,
-    family: Annotated[Literal[4, 6] | None, Query()] = None,
+    family: Annotated[Literal["4", "6"] | None, Query(description="4 or 6")] = None,
     site: Text = None,
     q: Text = None,
     within: Text = None,
     limit: Limit = 1000,
     offset: Offset = 0,
 ) -> Page[PrefixOut]:
-    return service.list_prefixes(db, actor, family, site, q, limit, offset, within=within)
+    return service.list_prefixes(db, actor, int(family) if family else None, site, q, limit, offset, within=within)
 
 
 @router.post("/prefixes", status_code=status.HTTP_201_CREATED)
