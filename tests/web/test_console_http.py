@@ -332,6 +332,24 @@ def test_ipam_page_draws_the_tree_and_utilisation_bars(monkeypatch: pytest.Monke
     assert 'id="count-prefixes"><span class="num">5</span>' in client.get("/").text
 
 
+def test_ipam_page_with_the_real_ipam_service(ctx: Context, client: TestClient) -> None:
+    """The page on real prefixes: tree order, depth, utilisation from recorded addresses."""
+    from netwarden.inventory.schemas import IPAddressIn, PrefixIn
+
+    with ctx.db() as db:
+        for cidr in ("10.50.0.0/16", "10.50.1.0/24", "10.50.1.0/26", "2001:db8:50::/48"):
+            service.add_prefix(db, SYSTEM, PrefixIn(cidr=cidr, site="hq"))
+        for i in range(1, 32):
+            service.add_ip_address(db, SYSTEM, IPAddressIn(address=f"10.50.1.{i}/26"))
+    _logged_in(client, "viewer")
+    page = client.get("/ipam").text
+    depths = re.findall(r'class="prefix-row" data-cidr="([^"]+)" data-depth="(\d+)"', page)
+    assert depths == [("10.50.0.0/16", "0"), ("10.50.1.0/24", "1"), ("10.50.1.0/26", "2"), ("2001:db8:50::/48", "0")]
+    assert "31 / 62" in page  # 31 of the /26's 62 usable addresses
+    assert '<div class="fill ok" style="width: 50.0%">' in page
+    assert "No prefix matches these filters." in client.get("/ipam", params={"site": "branch"}).text
+
+
 def test_static_assets_are_served_locally(client: TestClient) -> None:
     css = client.get("/static/app.css")
     assert css.status_code == 200 and ".topbar" in css.text
