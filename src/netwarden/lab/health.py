@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from netwarden.errors import LabError
 from netwarden.lab import netns
@@ -45,14 +46,75 @@ def missing_routes(state: LabState, node: PlannedNode) -> list[ipaddress.IPv4Net
     return [p for p in expected if p not in have and p not in local]
 
 
+def expected_ospf_neighbors(state: LabState, node: PlannedNode) -> set[str]:
+    """Router IDs (loopbacks) of the OSPF speakers this node should be fully adjacent to."""
+    out: set[str] = set()
+    if node.ospf_area is None:
+        return out
+    for iface in node.ifaces:
+        if not iface.ospf_active:
+            continue
+        for peer in iface.peers:
+            other = state.plan.node(peer.partition(":")[0])
+            if other.ospf_area == node.ospf_area and other.loopback is not None:
+                out.add(str(other.loopback))
+    return out
+
+
+def _json_docs(text: str) -> list[Any]:
+    decoder, docs, pos = json.JSONDecoder(), [], 0
+    text = text.strip()
+    while pos < len(text):
+        try:
+            doc, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break
+        docs.append(doc)
+        pos = end
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return docs
+
+
+def missing_adjacencies(state: LabState, node: PlannedNode) -> list[str]:
+    """OSPF neighbours not Full and BGP peers not Established, read from the node's FRR."""
+    want_ospf = expected_ospf_neighbors(state, node)
+    want_bgp = {str(n.address) for n in node.neighbors}
+    if not want_ospf and not want_bgp:
+        return []
+    commands = []
+    if want_ospf:
+        commands += ["-c", "show ip ospf neighbor json"]
+    if want_bgp:
+        commands += ["-c", "show bgp summary json"]
+    proc = netns.run(["vtysh", "-N", node.namespace, *commands], check=False, timeout=10, env={"HOME": str(state.dir)})
+    docs = _json_docs(proc.stdout)
+    full: set[str] = set()
+    established: set[str] = set()
+    for doc in docs:
+        if not isinstance(doc, dict):
+            continue
+        for rid, entries in (doc.get("neighbors") or {}).items():
+            if any(str(e.get("state", "")).startswith("Full") for e in entries):
+                full.add(rid)
+        for addr, peer in ((doc.get("ipv4Unicast") or {}).get("peers") or {}).items():
+            if peer.get("state") == "Established":
+                established.add(addr)
+    return sorted((want_ospf - full) | (want_bgp - established))
+
+
+def _node_unconverged(state: LabState, node: PlannedNode) -> bool:
+    return bool(missing_routes(state, node)) or bool(missing_adjacencies(state, node))
+
+
 def unconverged(state: LabState, pool: ThreadPoolExecutor | None = None) -> list[str]:
-    """Names of routers that still miss a route."""
+    """Names of routers that still miss a route, an OSPF adjacency or a BGP session."""
     routers = [n for n in state.plan.nodes if n.routes]
     if pool is None:
-        results = [missing_routes(state, n) for n in routers]
+        results = [_node_unconverged(state, n) for n in routers]
     else:
-        results = list(pool.map(lambda n: missing_routes(state, n), routers))
-    return [n.name for n, miss in zip(routers, results, strict=True) if miss]
+        results = list(pool.map(lambda n: _node_unconverged(state, n), routers))
+    return [n.name for n, bad in zip(routers, results, strict=True) if bad]
 
 
 def wait_converged(state: LabState, timeout: float, progress: Callable[[int, int], None] | None = None) -> float:
@@ -68,8 +130,8 @@ def wait_converged(state: LabState, timeout: float, progress: Callable[[int, int
                 return time.monotonic() - start
             if time.monotonic() - start > timeout:
                 raise LabError(
-                    f"routing did not converge within {timeout:.0f} s (still missing routes: {', '.join(left[:8])}); "
-                    "see 'netwarden lab status'"
+                    f"routing did not converge within {timeout:.0f} s (routes or neighbours missing on: "
+                    f"{', '.join(left[:8])}); see 'netwarden lab status'"
                 )
             time.sleep(0.1)
 
