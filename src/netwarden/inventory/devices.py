@@ -253,12 +253,13 @@ def show_device(db: Session, actor: Actor, name: str) -> DeviceDetail:
 # ---------------------------------------------------------------- interfaces
 
 _MAC_HEX = re.compile(r"[^0-9a-fA-F]")
+_MAC_CANONICAL = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
 
 
 def normalise_mac(mac: str) -> str:
     """``aa:bb:cc:dd:ee:ff`` from any common spelling; '' stays ''."""
-    if not mac:
-        return ""
+    if not mac or _MAC_CANONICAL.fullmatch(mac):
+        return mac
     digits = _MAC_HEX.sub("", mac)
     if len(digits) != 12:
         raise InvalidInput(f"{mac!r} is not a MAC address")

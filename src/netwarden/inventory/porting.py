@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import ryaml
 import yaml
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, insert, select
@@ -120,15 +121,32 @@ def _to_doc(data: Any) -> InventoryDoc:
         raise ImportFailed(_validation_message(exc, data)) from None
 
 
-def parse_yaml(text: str | bytes) -> InventoryDoc:
-    """Parse and validate an inventory YAML document (raises ImportFailed with the line or record)."""
+def _load_yaml(text: str | bytes) -> Any:
+    """Parse YAML with ryaml (Rust, YAML 1.2; about 7x faster than libyaml here, see decision 0005).
+
+    When ryaml refuses the text, PyYAML parses it again: it either accepts it (a YAML 1.1 document)
+    or gives the error with a line and column that people can act on.
+    """
+    raw = text.decode("utf-8") if isinstance(text, bytes) else text
     try:
-        data = yaml.load(text, Loader=yaml.CSafeLoader)
+        return ryaml.loads(raw)  # type: ignore[attr-defined]
+    except Exception:  # ryaml raises its own (undocumented) error types; PyYAML re-parses to explain
+        pass
+    try:
+        return yaml.load(raw, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ImportFailed(f"not valid YAML{where}: {problem}") from None
+
+
+def parse_yaml(text: str | bytes) -> InventoryDoc:
+    """Parse and validate an inventory YAML document (raises ImportFailed with the line or record)."""
+    try:
+        data = _load_yaml(text)
+    except UnicodeDecodeError:
+        raise ImportFailed("the document is not UTF-8 text") from None
     return _to_doc(data)
 
 
@@ -401,8 +419,22 @@ def _import_interfaces(
                 tally.add(tally.updated, "interfaces")
             else:
                 tally.add(tally.unchanged, "interfaces")
+    _insert_plain(db, "interfaces", ["device_id", "name", *_IFACE_FIELDS], rows)
+
+
+def _insert_plain(db: Session, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """executemany straight on the driver, for rows of plain ints and strings (no type processing needed).
+
+    SQLAlchemy's per-row parameter processing costs more than the insert itself at this volume
+    (measured: 0.7 s of SQLAlchemy vs 0.37 s of sqlite3 for 96,000 interfaces).
+    """
+    if not rows:
+        return
+    conn = db.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     for chunk in _chunks(rows, 5000):
-        db.execute(insert(_table(Interface)), chunk)
+        conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in chunk])
 
 
 def _import_vlans(db: Session, actor: Actor, doc: InventoryDoc, tally: _Tally) -> None:
