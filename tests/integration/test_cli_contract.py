@@ -110,3 +110,46 @@ def test_console_script_exit_code(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
+
+
+def test_every_command_takes_json() -> None:
+    import typer
+
+    from netwarden.cli.main import app
+
+    def leaves(cmd: object, path: list[str]) -> list[tuple[str, object]]:
+        subs = getattr(cmd, "commands", None)
+        if subs is None:
+            return [(" ".join(path), cmd)]
+        return [leaf for name, sub in subs.items() for leaf in leaves(sub, [*path, name])]
+
+    commands = leaves(typer.main.get_command(app), [])
+    assert len(commands) > 40
+    missing = [name for name, cmd in commands if not any("--json" in getattr(p, "opts", []) for p in cmd.params)]  # type: ignore[attr-defined]
+    assert missing == []
+
+
+def test_ipam_import_export_through_the_cli(store: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "inventory.yml"
+    code, out, err = run(capsys, "import", str(example), "--json")
+    assert code == 0, err
+    assert json.loads(out)["created"]["prefixes"] == 9
+    code, out, _ = run(capsys, "ipam", "next-ip", "10.10.10.0/24", "--assign", "--json")
+    assert json.loads(out)["address"] == "10.10.10.2/24"
+    code, out, _ = run(capsys, "ipam", "next-ip", "10.10.10.0/24", "--json")
+    assert json.loads(out)["address"] == "10.10.10.3/24"
+    code, out, _ = run(capsys, "prefix", "list", "--json")
+    assert [p["depth"] for p in json.loads(out)][:3] == [0, 1, 2]
+    code, out, _ = run(capsys, "link", "list", "--device", "hq-fw1", "--json")
+    assert {(lk["a"], lk["b"]) for lk in json.loads(out)} == {("hq-core1", "hq-fw1"), ("hq-fw1", "br-rtr1")}
+    code, out, _ = run(capsys, "export", "--json")
+    assert len(json.loads(out)["devices"]) == 6
+    bad = tmp_path / "bad.yml"
+    bad.write_text("devices:\n  - name: x\n    site: hq\n    platform: frr\n    colour: red\n")
+    code, out, err = run(capsys, "import", str(bad))
+    assert code == 1 and err.count("\n") == 1
+    assert "devices[0] (x).colour: Extra inputs are not permitted" in err
+    code, _, err = run(capsys, "prefix", "add", "10.20.0.0/16", "--site", "hq")
+    assert code == 1 and "already exists" in err
+    code, _, err = run(capsys, "prefix", "add", "10.30.0.1/16")
+    assert code == 1 and err == "error: invalid cidr: '10.30.0.1/16' has host bits set; did you mean 10.30.0.0/16?\n"

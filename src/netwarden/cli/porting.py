@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, err_console, open_ctx, table
+from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, err_console, open_ctx, print_json, table
 from netwarden.errors import InvalidInput
 from netwarden.inventory import formats, porting
 
@@ -62,13 +63,19 @@ def export(
     ] = None,
     kind: Annotated[str | None, typer.Option(help="csv to stdout: which resource (devices, interfaces, ...).")] = None,
     data_dir: DataDir = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the document as JSON (same shape as YAML).")] = False,
 ) -> None:
     """Export the inventory. Secrets are never exported."""
-    if fmt not in FORMATS:
+    if json_out:
+        fmt = "json"
+    if fmt not in (*FORMATS, "json"):
         raise InvalidInput(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     ctx = open_ctx(data_dir)
     with ctx.db() as db:
         doc = porting.export_inventory(db, actor())
+    if fmt == "json":
+        print_json(json.loads(doc.model_dump_json(exclude_none=True)))
+        return
     if fmt in ("yaml", "ansible"):
         text = porting.dump_yaml(doc) if fmt == "yaml" else formats.render_ansible(doc)
         _write_one(text, output)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Annotated
 
 import typer
@@ -47,13 +49,19 @@ def serve(
     data_dir: DataDir = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8080).")] = None,
+    json_out: JsonOut = False,
 ) -> None:
-    """Run the API and the web console."""
+    """Run the API and the web console (with --json: one JSON line with the URLs, then serve)."""
     import uvicorn
 
     from netwarden.api.app import create_app
 
     ctx = Context.open(data_dir=data_dir, host=host, port=port)
     application = create_app(ctx)
-    console.print(f"netwarden console on http://{ctx.settings.host}:{ctx.settings.port}/  (API docs at /api/docs)")
+    base = f"http://{ctx.settings.host}:{ctx.settings.port}"
+    if json_out:
+        sys.stdout.write(json.dumps({"url": f"{base}/", "api": f"{base}/api/v1", "docs": f"{base}/api/docs"}) + "\n")
+        sys.stdout.flush()
+    else:
+        console.print(f"netwarden console on {base}/  (API docs at /api/docs)")
     uvicorn.run(application, host=ctx.settings.host, port=ctx.settings.port, log_level="warning")
