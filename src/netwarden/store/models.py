@@ -2,3 +2,4 @@
 
 from netwarden.access import models as access_models  # noqa: F401
 from netwarden.inventory import models as inventory_models  # noqa: F401
+from netwarden.discover import models as discover_models  # noqa: F401

@@ -1,0 +1,364 @@
+"""The network as a graph: devices and links from the store, single points of failure, L3 paths.
+
+Edges come from two places:
+
+* physical links (manual, imported, or learnt from LLDP/CDP), kept in the ``links`` table with
+  first/last seen;
+* L3 adjacencies: two devices with addresses in the same subnet and no physical link between them.
+  The management subnet (any subnet holding a device's management address) is left out: it joins
+  everything to the monitoring host and would hide every real single point of failure. Tunnel
+  interfaces make overlay edges, drawn on the map but left out of the failure analysis, because a
+  tunnel fails with the path it rides on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import subprocess
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from netwarden.access.schemas import Actor, Role
+from netwarden.access.service import require
+from netwarden.discover.schemas import CutPoint, Hop, PathResult, SpofReport, TopoLink, Topology, TopoNode
+from netwarden.discover.sync import observations
+from netwarden.errors import InvalidInput, NotFound
+from netwarden.inventory.models import Device, Interface, IPAddress, Link
+
+# Interface kinds and name prefixes that are overlays (see the module docstring).
+TUNNEL_KINDS = frozenset({"tunnel", "vpn", "wireguard", "gre", "ipsec"})
+TUNNEL_PREFIXES = ("wg", "tun", "gre", "ipsec", "vti", "Tunnel")
+MAX_HOPS = 32
+
+
+def _is_tunnel(iface: Interface) -> bool:
+    return iface.kind in TUNNEL_KINDS or iface.name.startswith(TUNNEL_PREFIXES)
+
+
+@dataclass
+class _Data:
+    devices: dict[int, Device]
+    links: list[TopoLink]
+    overlay: set[tuple[str, str]]
+
+
+def _load(db: Session) -> _Data:
+    devices = {d.id: d for d in db.scalars(select(Device).options(selectinload(Device.site)))}
+    links: list[TopoLink] = []
+    physical_pairs: set[frozenset[int]] = set()
+    for link in db.scalars(select(Link).options(selectinload(Link.a_interface), selectinload(Link.b_interface))):
+        a, b = link.a_interface, link.b_interface
+        physical_pairs.add(frozenset((a.device_id, b.device_id)))
+        links.append(
+            TopoLink(
+                a=devices[a.device_id].name,
+                a_port=a.name,
+                b=devices[b.device_id].name,
+                b_port=b.name,
+                kind="physical",
+                source=link.source,
+            )
+        )
+    overlay: set[tuple[str, str]] = set()
+    for subnet, members in sorted(_shared_subnets(db, devices).items()):
+        if len(members) < 2:
+            continue
+        for i, (dev_a, iface_a) in enumerate(members):
+            for dev_b, iface_b in members[i + 1 :]:
+                if dev_a == dev_b or frozenset((dev_a, dev_b)) in physical_pairs:
+                    continue
+                a_name, b_name = devices[dev_a].name, devices[dev_b].name
+                links.append(
+                    TopoLink(
+                        a=a_name,
+                        a_port=iface_a.name,
+                        b=b_name,
+                        b_port=iface_b.name,
+                        kind="l3",
+                        source="l3",
+                        subnet=subnet,
+                    )
+                )
+                if _is_tunnel(iface_a) or _is_tunnel(iface_b):
+                    overlay.add((a_name, b_name))
+    return _Data(devices, links, overlay)
+
+
+def _shared_subnets(db: Session, devices: dict[int, Device]) -> dict[str, list[tuple[int, Interface]]]:
+    mgmt = {d.mgmt_ip for d in devices.values() if d.mgmt_ip}
+    by_subnet: dict[str, list[tuple[int, Interface]]] = defaultdict(list)
+    mgmt_subnets: set[str] = set()
+    rows = db.execute(
+        select(IPAddress.address, IPAddress.prefix_length, Interface).join(
+            Interface, IPAddress.interface_id == Interface.id
+        )
+    ).all()
+    for address, plen, iface in rows:
+        net = str(ipaddress.ip_interface(f"{address}/{plen}").network)
+        if address in mgmt:
+            mgmt_subnets.add(net)
+        # A /32 or /128 (a loopback) joins nobody.
+        if ipaddress.ip_network(net).num_addresses > 1:
+            by_subnet[net].append((iface.device_id, iface))
+    return {k: v for k, v in by_subnet.items() if k not in mgmt_subnets}
+
+
+def topology(db: Session, actor: Actor) -> Topology:
+    """Nodes and links (physical and L3), in a stable order; the ``topology export --format json`` shape."""
+    require(actor, Role.viewer, "read the topology")
+    data = _load(db)
+    nodes = [
+        TopoNode(name=d.name, site=d.site.name, role=d.role, platform=d.platform, status=d.status, mgmt_ip=d.mgmt_ip)
+        for d in sorted(data.devices.values(), key=lambda d: d.name)
+    ]
+    links = sorted(data.links, key=lambda lk: (lk.kind != "physical", lk.a, lk.a_port, lk.b, lk.b_port))
+    return Topology(nodes=nodes, links=links)
+
+
+def graph(
+    topo: Topology, *, include_overlay: bool = True, overlay: Iterable[tuple[str, str]] = ()
+) -> nx.MultiGraph[str]:
+    g: nx.MultiGraph[str] = nx.MultiGraph()
+    for n in topo.nodes:
+        g.add_node(n.name, **n.model_dump())
+    skip = {frozenset(p) for p in overlay} if not include_overlay else set()
+    for lk in topo.links:
+        if frozenset((lk.a, lk.b)) in skip:
+            continue
+        g.add_edge(lk.a, lk.b, **lk.model_dump())
+    return g
+
+
+# ---------------------------------------------------------------- single points of failure
+
+
+def spof(db: Session, actor: Actor) -> SpofReport:
+    """Devices and links whose loss cuts devices off from the rest, with what they cut off."""
+    require(actor, Role.viewer, "read the topology")
+    data = _load(db)
+    topo = Topology(nodes=topology(db, actor).nodes, links=[lk for lk in data.links])
+    g = graph(topo, include_overlay=False, overlay=data.overlay)
+    site_of = {n.name: n.site for n in topo.nodes}
+    simple: nx.Graph[str] = nx.Graph(g)
+    device_cuts = []
+    for node in sorted(nx.articulation_points(simple)):
+        cut = _cut_off(simple, removed_node=node)
+        device_cuts.append(CutPoint(kind="device", name=node, cut_off=cut, sites=sorted({site_of[c] for c in cut})))
+    link_cuts = []
+    for u, v in sorted(tuple(sorted(e)) for e in nx.bridges(simple)):
+        if g.number_of_edges(u, v) > 1:
+            continue  # parallel links: redundant
+        edge = next(iter(g.get_edge_data(u, v).values()))
+        cut = _cut_off(simple, removed_edge=(u, v))
+        label = f"{edge['a']}:{edge['a_port']}--{edge['b']}:{edge['b_port']}"
+        link_cuts.append(CutPoint(kind="link", name=label, cut_off=cut, sites=sorted({site_of[c] for c in cut})))
+    device_cuts.sort(key=lambda c: (-len(c.cut_off), c.name))
+    link_cuts.sort(key=lambda c: (-len(c.cut_off), c.name))
+    return SpofReport(devices=device_cuts, links=link_cuts)
+
+
+def _cut_off(
+    g: nx.Graph[str], removed_node: str | None = None, removed_edge: tuple[str, str] | None = None
+) -> list[str]:
+    """Devices outside the largest remaining component (ties: the one holding the alphabetically first node)."""
+    h = g.copy()
+    if removed_node is not None:
+        h.remove_node(removed_node)
+    if removed_edge is not None:
+        h.remove_edge(*removed_edge)
+    parts = sorted((sorted(c) for c in nx.connected_components(h)), key=lambda c: (-len(c), c[0]))
+    return sorted(n for part in parts[1:] for n in part)
+
+
+# ---------------------------------------------------------------- export
+
+
+def to_graphml(topo: Topology) -> str:
+    g = graph(topo)
+    clean: nx.MultiGraph[str] = nx.MultiGraph()
+    for n, attrs in g.nodes(data=True):
+        clean.add_node(n, **{k: ("" if v is None else v) for k, v in attrs.items()})
+    for u, v, attrs in g.edges(data=True):
+        clean.add_edge(u, v, **{k: ("" if v2 is None else v2) for k, v2 in attrs.items()})
+    return "\n".join(nx.generate_graphml(clean)) + "\n"
+
+
+def to_dot(topo: Topology) -> str:
+    colour = {"active": "#2e7d32", "missing": "#c62828", "offline": "#9e9e9e", "planned": "#1565c0"}
+    lines = [
+        "graph netwarden {",
+        '  graph [overlap=false, splines=true, fontname="DejaVu Sans"];',
+        '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="DejaVu Sans"];',
+    ]
+    by_site: dict[str, list[TopoNode]] = defaultdict(list)
+    for n in topo.nodes:
+        by_site[n.site].append(n)
+    for i, (site, nodes) in enumerate(sorted(by_site.items())):
+        lines.append(f'  subgraph cluster_{i} {{ label="{_esc(site)}"; style=dashed;')
+        for n in nodes:
+            label = f"{_esc(n.name)}\\n{_esc(n.mgmt_ip or '')}"
+            lines.append(f'    "{_esc(n.name)}" [label="{label}", color="{colour.get(n.status, "#555555")}"];')
+        lines.append("  }")
+    for lk in topo.links:
+        style = "solid" if lk.kind == "physical" else "dashed"
+        lines.append(
+            f'  "{_esc(lk.a)}" -- "{_esc(lk.b)}" [taillabel="{_esc(lk.a_port)}", headlabel="{_esc(lk.b_port)}", '
+            f"style={style}, fontsize=8];"
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _esc(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def to_svg(topo: Topology, timeout: float = 60.0) -> str:
+    """Render with Graphviz (``dot``); a clear error when it is not installed."""
+    dot = shutil.which("dot")
+    if dot is None:
+        raise InvalidInput("SVG export needs Graphviz's 'dot' (Debian package graphviz); use --format json or graphml")
+    done = subprocess.run(
+        [dot, "-Tsvg", "-Kfdp" if len(topo.nodes) > 60 else "-Kdot"],
+        input=to_dot(topo),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise InvalidInput(
+            f"graphviz failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"
+        )
+    return done.stdout
+
+
+# ---------------------------------------------------------------- paths
+
+
+def _owner(db: Session, ip: str) -> tuple[Device, Interface] | None:
+    row = db.scalar(
+        select(IPAddress)
+        .where(IPAddress.address == ip)
+        .options(selectinload(IPAddress.interface).selectinload(Interface.device))
+    )
+    if row is None or row.interface is None:
+        dev = db.scalar(select(Device).where(Device.mgmt_ip == ip))
+        return None if dev is None else (dev, None)  # type: ignore[return-value]
+    return row.interface.device, row.interface
+
+
+def _primary_ip(db: Session, dev: Device) -> str | None:
+    """A device's first non-management, non-loopback address (what a host is reached by)."""
+    rows = db.execute(
+        select(IPAddress.address, Interface.name)
+        .join(Interface, IPAddress.interface_id == Interface.id)
+        .where(Interface.device_id == dev.id)
+        .order_by(Interface.id, IPAddress.id)
+    ).all()
+    for address, _ in rows:
+        if address != dev.mgmt_ip and ipaddress.ip_address(address).version == 4:
+            return str(address)
+    return None
+
+
+def _best_route(
+    routes: list[dict[str, Any]], ip: ipaddress.IPv4Address | ipaddress.IPv6Address
+) -> dict[str, Any] | None:
+    best: tuple[int, int, dict[str, Any]] | None = None
+    for r in routes:
+        if not r.get("selected", True):
+            continue
+        try:
+            net = ipaddress.ip_network(str(r["prefix"]), strict=False)
+        except (KeyError, ValueError):
+            continue
+        if net.version != ip.version or ip not in net:
+            continue
+        key = (net.prefixlen, -(r.get("distance") or 0))
+        if best is None or key > best[:2]:
+            best = (key[0], key[1], r)
+    return best[2] if best else None
+
+
+def _destination_ip(db: Session, destination: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(destination)
+    except ValueError:
+        pass
+    dst_dev = db.scalar(select(Device).where(Device.name == destination))
+    if dst_dev is None:
+        raise NotFound(f"{destination!r} is neither an IP address nor a known device")
+    primary = _primary_ip(db, dst_dev)
+    if primary is None:
+        raise NotFound(f"device {destination!r} has no recorded address to route to")
+    return ipaddress.ip_address(primary)
+
+
+def compute_path(db: Session, actor: Actor, source: str, destination: str) -> PathResult:
+    """Hop-by-hop L3 path from the routing tables discovery collected.
+
+    ``destination`` is a device name (its first non-management address is used) or an IP address.
+    """
+    require(actor, Role.viewer, "read the topology")
+    src = db.scalar(select(Device).where(Device.name == source))
+    if src is None:
+        raise NotFound(f"device {source!r} does not exist")
+    dst_ip = _destination_ip(db, destination)
+    hops: list[Hop] = []
+    current, entered_on = src, None
+    seen: set[int] = set()
+    while len(hops) < MAX_HOPS:
+        hop = Hop(device=current.name, address=entered_on)
+        hops.append(hop)
+        owner = _owner(db, str(dst_ip))
+        if owner is not None and owner[0].id == current.id:
+            return PathResult(
+                source=source, destination=destination, destination_ip=str(dst_ip), hops=hops, complete=True
+            )
+        if current.id in seen:
+            return _incomplete(source, destination, dst_ip, hops, f"routing loop at {current.name}")
+        seen.add(current.id)
+        route = _best_route(observations(db, current.id, "routes"), dst_ip)
+        if route is None:
+            return _incomplete(source, destination, dst_ip, hops, f"{current.name} has no route to {dst_ip}")
+        hop.route = f"{route['prefix']} ({route.get('protocol', '?')})"
+        hop.interface = (route.get("interfaces") or [None])[0]
+        next_hops = sorted(str(n) for n in route.get("next_hops") or [])
+        target_ip = next_hops[0] if next_hops else str(dst_ip)
+        nxt = _owner(db, target_ip)
+        if nxt is None:
+            reason = f"{current.name} forwards to {target_ip}, which is not a known device address"
+            return _incomplete(source, destination, dst_ip, hops, reason)
+        current, entered_on = nxt[0], target_ip
+    return _incomplete(source, destination, dst_ip, hops, f"more than {MAX_HOPS} hops")
+
+
+def _incomplete(source: str, destination: str, ip: Any, hops: list[Hop], reason: str) -> PathResult:
+    return PathResult(
+        source=source, destination=destination, destination_ip=str(ip), hops=hops, complete=False, reason=reason
+    )
+
+
+def compare_with_traceroute(db: Session, result: PathResult, trace: list[str | None]) -> PathResult:
+    """Set ``traceroute``, ``matches`` and ``differences``: devices in the computed path vs those traceroute saw."""
+    seen_devices: list[str | None] = []
+    for ip in trace:
+        owner = _owner(db, ip) if ip else None
+        seen_devices.append(owner[0].name if owner else None)
+    expected = [h.device for h in result.hops[1:]]
+    differences = []
+    for i in range(max(len(expected), len(seen_devices))):
+        want = expected[i] if i < len(expected) else None
+        got = seen_devices[i] if i < len(seen_devices) else None
+        if want != got:
+            shown = trace[i] if i < len(trace) and trace[i] else "*"
+            differences.append(f"hop {i + 1}: computed {want or '-'}, traceroute saw {got or shown}")
+    return result.model_copy(update={"traceroute": trace, "matches": not differences, "differences": differences})
