@@ -6,13 +6,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from netwarden import __version__
-from netwarden.api import audit, devices, interfaces, ipam, links, metrics, problems, sites, users, vlans
+from netwarden.api import audit, devices, interfaces, ipam, links, metrics, problems, sites, topology, users, vlans
 from netwarden.api import credentials as credentials_api
 from netwarden.api import porting as porting_api
 from netwarden.context import Context
 from netwarden.errors import StoreError
 
-ROUTERS = [sites, devices, interfaces, ipam, vlans, links, credentials_api, porting_api, users, audit]
+ROUTERS = [sites, devices, interfaces, ipam, vlans, links, credentials_api, porting_api, topology, users, audit]
 
 
 def create_app(ctx: Context) -> FastAPI:

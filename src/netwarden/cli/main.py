@@ -24,6 +24,7 @@ from netwarden.cli import (
     prefix,
     server,
     site,
+    topology,
     user,
     vlan,
 )
@@ -50,6 +51,7 @@ app.add_typer(link.app, name="link")
 app.add_typer(credential.app, name="credential")
 app.add_typer(ipam.app, name="ipam")
 app.add_typer(lab.app, name="lab")
+app.add_typer(topology.app, name="topology")
 
 
 def _one_line(message: str) -> str:
