@@ -16,6 +16,7 @@ from netwarden.cli import (
     audit,
     credential,
     device,
+    discover,
     interface,
     ipam,
     lab,
@@ -41,6 +42,7 @@ app = typer.Typer(
 server.register(app)
 audit.register(app)
 porting.register(app)
+discover.register(app)
 app.add_typer(user.app, name="user")
 app.add_typer(site.app, name="site")
 app.add_typer(device.app, name="device")

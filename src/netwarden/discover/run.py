@@ -1,0 +1,232 @@
+"""Discovery: sweep -> identify -> collect -> inventory upsert -> neighbour crawl.
+
+The steps talk to the network only through :mod:`netwarden.discover.probes`, the seam that
+adapts the collect transports (ICMP, TCP, SNMP, SSH). Every target ends with a result: found
+(and new, changed or unchanged) or failed with a reason; one hanging device never stalls the
+others, because every probe has its own timeout and the crawl is bounded in depth and size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from netwarden.access.schemas import Actor, Role
+from netwarden.access.service import require
+from netwarden.collect.records import DeviceSnapshot, TargetResult
+from netwarden.context import Context
+from netwarden.discover import probes, sync
+from netwarden.discover.models import DiscoveryRun
+from netwarden.discover.schemas import DiscoverySummary, Failure
+from netwarden.errors import InvalidInput
+from netwarden.inventory.models import Device
+from netwarden.inventory.schemas import CredentialSecret
+from netwarden.store.base import utcnow
+
+Progress = Callable[[str, int, int], None]
+DEFAULT_MAX_ADDRESSES = 4096
+
+
+@dataclass
+class Options:
+    cidrs: list[str]
+    credentials: list[str] = field(default_factory=list)
+    site: str = "discovered"
+    snmp_port: int = 161
+    ssh_port: int = 22
+    follow_neighbours: bool = False
+    depth: int = 2
+    allow: list[str] = field(default_factory=list)  # crawl only into these ranges (default: cidrs)
+    force: bool = False
+    max_addresses: int = DEFAULT_MAX_ADDRESSES
+    timeout: float = 2.0
+    retries: int = 1
+    concurrency: int = 128
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_ranges(cidrs: Iterable[str], max_addresses: int, force: bool) -> list[Network]:
+    """Validated networks; too large a total is refused unless forced (a typo of /8 for /24 happens)."""
+    nets: list[Network] = []
+    for text in cidrs:
+        try:
+            nets.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            raise InvalidInput(f"{text!r} is not an address or CIDR range (expected e.g. 10.0.0.0/24)") from None
+    if not nets:
+        raise InvalidInput("give at least one address or CIDR range to discover")
+    total = sum(n.num_addresses for n in nets)
+    if total > max_addresses and not force:
+        raise InvalidInput(
+            f"the ranges hold {total} addresses, more than the maximum of {max_addresses}; "
+            "check them, then add --force to sweep anyway"
+        )
+    return nets
+
+
+def _hosts(nets: list[Network]) -> list[str]:
+    out: list[str] = []
+    for net in nets:
+        hosts = list(net.hosts()) if net.num_addresses > 2 else list(net)
+        out.extend(str(h) for h in hosts)
+    return list(dict.fromkeys(out))
+
+
+def _load_credentials(ctx: Context, actor: Actor, names: list[str]) -> list[CredentialSecret]:
+    from netwarden.inventory.credentials import reveal_credential
+
+    with ctx.db() as db:
+        return [reveal_credential(db, actor, ctx.vault, n) for n in names]
+
+
+async def _identify_and_collect(
+    target: str, creds: list[CredentialSecret], opts: Options
+) -> TargetResult[DeviceSnapshot]:
+    """SNMP first, SSH next, open ports last; the first that identifies the device collects it."""
+    reasons: list[str] = []
+    snmp_creds = [c for c in creds if c.kind.startswith("snmp")]
+    ssh_creds = [c for c in creds if c.kind == "ssh"]
+    snapshot: DeviceSnapshot | None = None
+    for cred in snmp_creds:
+        got = await probes.snmp_snapshot(target, cred, opts.snmp_port, opts.timeout, opts.retries)
+        if got.ok and got.value is not None:
+            snapshot = got.value
+            break
+        reasons.append(f"snmp {cred.name}: {got.reason}" + (f" ({got.detail})" if got.detail else ""))
+    for cred in ssh_creds:
+        platform = snapshot.facts.platform if snapshot else None
+        got = await probes.ssh_snapshot(target, cred, platform, opts.ssh_port, opts.timeout * 5)
+        if got.ok and got.value is not None:
+            snapshot = probes.merge(snapshot, got.value) if snapshot else got.value
+            break
+        reasons.append(f"ssh {cred.name}: {got.reason}" + (f" ({got.detail})" if got.detail else ""))
+    if snapshot is not None:
+        return TargetResult.success(target, snapshot)
+    ports = await probes.open_ports(target, opts.timeout)
+    if ports:
+        return TargetResult.success(target, probes.bare_snapshot(target, ports))
+    return TargetResult.failure(target, "unsupported", "; ".join(reasons) or "no credential answered")
+
+
+async def _collect_all(
+    targets: list[str], creds: list[CredentialSecret], opts: Options, progress: Progress | None
+) -> list[TargetResult[DeviceSnapshot]]:
+    sem = asyncio.Semaphore(max(1, min(opts.concurrency, 64)))
+    done = 0
+
+    async def one(t: str) -> TargetResult[DeviceSnapshot]:
+        nonlocal done
+        async with sem:
+            try:
+                res = await _identify_and_collect(t, creds, opts)
+            except Exception as exc:  # a bug in one probe must not sink the whole run
+                res = TargetResult.failure(t, "error", f"{type(exc).__name__}: {exc}")
+        done += 1
+        if progress:
+            progress("identifying", done, len(targets))
+        return res
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def _in_allow(ip: str, allow: list[Network]) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr.version == n.version and addr in n for n in allow)
+
+
+async def run_discovery(
+    ctx: Context, actor: Actor, opts: Options, progress: Progress | None = None
+) -> DiscoverySummary:
+    """Sweep the ranges, identify and collect every responder, write the inventory, crawl neighbours."""
+    require(actor, Role.operator, "run discovery")
+    started = time.perf_counter()
+    nets = parse_ranges(opts.cidrs, opts.max_addresses, opts.force)
+    allow = parse_ranges(opts.allow, 2**128, True) if opts.allow else nets
+    creds = _load_credentials(ctx, actor, opts.credentials)
+    with ctx.db() as db:
+        run = DiscoveryRun(actor=actor.name, params={"cidrs": opts.cidrs, "credentials": opts.credentials})
+        db.add(run)
+        db.flush()
+        run_id = run.id
+
+    targets = _hosts(nets)
+    alive = await probes.sweep(targets, opts.timeout, opts.concurrency, progress)
+    failed: list[Failure] = []
+    summary = DiscoverySummary(found=0, new=0, changed=0, failed=failed, run_id=run_id)
+    visited: set[str] = set()
+    found_ips: set[str] = set()
+    frontier = alive
+    depth = 0
+    while frontier:
+        visited.update(frontier)
+        results = await _collect_all(frontier, creds, opts, progress)
+        next_frontier: list[str] = []
+        with ctx.db() as db:
+            for res in results:
+                if not res.ok or res.value is None:
+                    reason = f"{res.reason}: {res.detail}" if res.detail else str(res.reason)
+                    failed.append(Failure(target=res.target, reason=reason))
+                    continue
+                out = sync.upsert_snapshot(db, actor, res.value, site=opts.site)
+                found_ips.add(res.target)
+                summary.found += 1
+                summary.devices.append(out.device)
+                if out.outcome == "new":
+                    summary.new += 1
+                elif out.outcome == "changed":
+                    summary.changed += 1
+                else:
+                    summary.unchanged += 1
+                if opts.follow_neighbours and depth < opts.depth:
+                    for n in res.value.neighbours:
+                        ip = n.remote_mgmt_ip
+                        if ip and ip not in visited and _in_allow(ip, allow):
+                            next_frontier.append(ip)
+            sync.links_from_neighbours(db, actor)
+        if next_frontier:
+            summary.neighbours_followed += len(set(next_frontier))
+        frontier = sorted(set(next_frontier))
+        depth += 1
+
+    with ctx.db() as db:
+        summary.missing = _missing(db, nets, found_ips)
+        sync.mark_missing(db, actor, summary.missing)
+        summary.elapsed = round(time.perf_counter() - started, 3)
+        run_row = db.get(DiscoveryRun, run_id)
+        if run_row is not None:
+            run_row.status = "done"
+            run_row.finished_at = utcnow()
+            run_row.summary = summary.model_dump(mode="json")
+    summary.devices.sort()
+    failed.sort(key=lambda f: _ip_key(f.target))
+    return summary
+
+
+def _ip_key(text: str) -> tuple[int, int, str]:
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return (9, 0, text)
+    return (ip.version, int(ip), "")
+
+
+def _missing(db: Session, nets: list[Network], found: set[str]) -> list[str]:
+    missing = []
+    for name, ip in db.execute(select(Device.name, Device.mgmt_ip).where(Device.mgmt_ip.is_not(None))):
+        if ip is None:
+            continue
+        addr = ipaddress.ip_address(ip)
+        if ip not in found and any(addr.version == n.version and addr in n for n in nets):
+            missing.append(name)
+    return sorted(missing)
