@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 12
     secure_cookies: bool = False
     page_size_max: int = 10000
+    # Scheduled discovery inside 'netwarden serve' (off while the interval is 0).
+    discovery_ranges: list[str] = []
+    discovery_credentials: list[str] = []
+    discovery_site: str = "discovered"
+    discovery_interval_minutes: int = 0
+    discovery_snmp_port: int = 161
 
     @classmethod
     def settings_customise_sources(

@@ -92,6 +92,8 @@ CALLS: list[tuple[str, str, str, dict[str, object] | None, str]] = [
     ("read audit log", "GET", "/api/v1/audit", None, "admin"),
     ("read prefixes", "GET", "/api/v1/prefixes", None, "viewer"),
     ("read topology", "GET", "/api/v1/topology", None, "viewer"),
+    ("read discovery runs", "GET", "/api/v1/discover/runs", None, "viewer"),
+    ("start discovery", "POST", "/api/v1/discover", {"cidrs": ["127.0.0.1/32"], "timeout": 0.2}, "operator"),
     ("read topology svg", "GET", "/api/v1/topology?format=svg", None, "viewer"),
     ("read spof", "GET", "/api/v1/topology/spof", None, "viewer"),
     ("compute path", "GET", "/api/v1/topology/path?src=r1&dst=10.0.0.1", None, "viewer"),

@@ -6,13 +6,40 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from netwarden import __version__
-from netwarden.api import audit, devices, interfaces, ipam, links, metrics, problems, sites, topology, users, vlans
+from netwarden.api import (
+    audit,
+    devices,
+    discovery,
+    interfaces,
+    ipam,
+    links,
+    metrics,
+    problems,
+    sites,
+    topology,
+    users,
+    vlans,
+)
 from netwarden.api import credentials as credentials_api
 from netwarden.api import porting as porting_api
 from netwarden.context import Context
 from netwarden.errors import StoreError
+from netwarden.jobs import scheduler
 
-ROUTERS = [sites, devices, interfaces, ipam, vlans, links, credentials_api, porting_api, topology, users, audit]
+ROUTERS = [
+    sites,
+    devices,
+    interfaces,
+    ipam,
+    vlans,
+    links,
+    credentials_api,
+    porting_api,
+    topology,
+    discovery,
+    users,
+    audit,
+]
 
 
 def create_app(ctx: Context) -> FastAPI:
@@ -23,6 +50,7 @@ def create_app(ctx: Context) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=scheduler.lifespan,
     )
     app.state.ctx = ctx
     problems.install(app)

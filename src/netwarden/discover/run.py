@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from netwarden.access import audit
 from netwarden.access.schemas import Actor, Role
 from netwarden.access.service import require
 from netwarden.collect.records import DeviceSnapshot, TargetResult
@@ -145,20 +146,48 @@ def _in_allow(ip: str, allow: list[Network]) -> bool:
     return any(addr.version == n.version and addr in n for n in allow)
 
 
+def start_run(ctx: Context, actor: Actor, opts: Options) -> int:
+    """Check the request and record a run (status running); returns its id."""
+    require(actor, Role.operator, "run discovery")
+    parse_ranges(opts.cidrs, opts.max_addresses, opts.force)
+    _load_credentials(ctx, actor, opts.credentials)  # unknown credential names fail here, before any traffic
+    with ctx.db() as db:
+        params = {"cidrs": opts.cidrs, "credentials": opts.credentials, "site": opts.site}
+        run = DiscoveryRun(actor=actor.name, params=params)
+        db.add(run)
+        db.flush()
+        audit.record(db, actor, "discovery.start", "discovery", str(run.id), {k: [None, v] for k, v in params.items()})
+        return run.id
+
+
 async def run_discovery(
-    ctx: Context, actor: Actor, opts: Options, progress: Progress | None = None
+    ctx: Context, actor: Actor, opts: Options, progress: Progress | None = None, run_id: int | None = None
 ) -> DiscoverySummary:
     """Sweep the ranges, identify and collect every responder, write the inventory, crawl neighbours."""
     require(actor, Role.operator, "run discovery")
+    if run_id is None:
+        run_id = start_run(ctx, actor, opts)
+    try:
+        return await _run(ctx, actor, opts, progress, run_id)
+    except BaseException as exc:
+        _finish(ctx, run_id, "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed", {"error": str(exc)})
+        raise
+
+
+def _finish(ctx: Context, run_id: int, status: str, summary: dict[str, object]) -> None:
+    with ctx.db() as db:
+        row = db.get(DiscoveryRun, run_id)
+        if row is not None:
+            row.status = status
+            row.finished_at = utcnow()
+            row.summary = summary
+
+
+async def _run(ctx: Context, actor: Actor, opts: Options, progress: Progress | None, run_id: int) -> DiscoverySummary:
     started = time.perf_counter()
     nets = parse_ranges(opts.cidrs, opts.max_addresses, opts.force)
     allow = parse_ranges(opts.allow, 2**128, True) if opts.allow else nets
     creds = _load_credentials(ctx, actor, opts.credentials)
-    with ctx.db() as db:
-        run = DiscoveryRun(actor=actor.name, params={"cidrs": opts.cidrs, "credentials": opts.credentials})
-        db.add(run)
-        db.flush()
-        run_id = run.id
 
     targets = _hosts(nets)
     alive = await probes.sweep(targets, opts.timeout, opts.concurrency, progress)
@@ -202,15 +231,30 @@ async def run_discovery(
     with ctx.db() as db:
         summary.missing = _missing(db, nets, found_ips)
         sync.mark_missing(db, actor, summary.missing)
-        summary.elapsed = round(time.perf_counter() - started, 3)
-        run_row = db.get(DiscoveryRun, run_id)
-        if run_row is not None:
-            run_row.status = "done"
-            run_row.finished_at = utcnow()
-            run_row.summary = summary.model_dump(mode="json")
+    summary.elapsed = round(time.perf_counter() - started, 3)
     summary.devices.sort()
     failed.sort(key=lambda f: _ip_key(f.target))
+    _finish(ctx, run_id, "done", summary.model_dump(mode="json"))
     return summary
+
+
+def list_runs(ctx: Context, actor: Actor, limit: int = 50) -> list[dict[str, object]]:
+    """Recent discovery runs, newest first."""
+    require(actor, Role.viewer, "read discovery runs")
+    with ctx.db() as db:
+        rows = db.scalars(select(DiscoveryRun).order_by(DiscoveryRun.id.desc()).limit(limit)).all()
+        return [
+            {
+                "id": r.id,
+                "status": r.status,
+                "actor": r.actor,
+                "started_at": r.started_at.isoformat(),
+                "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                "params": r.params,
+                "summary": r.summary,
+            }
+            for r in rows
+        ]
 
 
 def _ip_key(text: str) -> tuple[int, int, str]:
