@@ -66,19 +66,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_DEVICE_FIELDS = (
-    "platform",
-    "mgmt_ip",
-    "role",
-    "status",
-    "vendor",
-    "model",
-    "serial",
-    "os_version",
-    "snmp_port",
-    "tags",
-)
-_IFACE_FIELDS = ("description", "admin_status", "oper_status", "speed", "mtu", "mac", "kind")
+# The record fields besides the identity (name, and site or device): the CSV columns say which.
+_DEVICE_FIELDS = tuple(CSV_KINDS["devices"][0][2:])
+_IFACE_FIELDS = tuple(CSV_KINDS["interfaces"][0][2:])
 
 
 class ImportResult(BaseModel):
