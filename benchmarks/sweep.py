@@ -1,0 +1,169 @@
+"""ICMP sweep of 127.0.0.0/16 (65,536 addresses): netwarden against fping and nmap, in the same run.
+
+    netwarden   netwarden.collect.icmp.sweep_iter, one request per address, no retry, 200 ms timeout
+    fping       fping -g 127.0.0.0/16 -a -q -r 0 -t 200 -i 0
+    nmap        nmap -sn -n 127.0.0.0/16
+
+Each tool runs ``--rounds`` times, interleaved, so that load from elsewhere on the machine hits all
+of them alike; the median wall time of each is compared. netwarden runs in a child process that
+times the sweep alone (not the interpreter start) and reports its memory: resident set after the
+imports, and the peak during the sweep, with a /24 sweep for comparison (bounded memory means the
+/16 costs no more than the /24). Every tool must find every address alive (fping's ``-g`` leaves
+out the network and broadcast addresses: 65,534 of them).
+
+Traffic goes to 127.0.0.0/16 only. Run as root (raw socket) or with ping sockets allowed:
+    .venv/bin/python benchmarks/sweep.py [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CIDR = "127.0.0.0/16"
+TOTAL = 65_536
+
+
+def _vm(field: str) -> int:
+    """A VmRSS/VmHWM figure of this process, in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def child(cidr: str, mode: str, batch: int) -> None:
+    """Sweep ``cidr`` once and print one JSON line: time, alive, memory, socket kind."""
+    from netwarden.collect.icmp import PingOptions, sweep_iter
+
+    async def run() -> dict[str, object]:
+        options = PingOptions(timeout=0.2, retries=0, concurrency=4096, mode=mode, batch=batch)  # type: ignore[arg-type]
+        rss_before = _vm("VmRSS")
+        cpu0 = os.times()
+        start = time.perf_counter()
+        seen = alive = 0
+        modes: set[str] = set()
+        async with contextlib.aclosing(sweep_iter([cidr], options=options, hosts_only=False)) as results:
+            async for result in results:
+                seen += 1
+                if result.ok:
+                    alive += 1
+                if result.value is not None:
+                    modes.add(result.value.mode)
+        wall = time.perf_counter() - start
+        cpu1 = os.times()
+        return {
+            "wall": wall,
+            "user": cpu1.user - cpu0.user,
+            "sys": cpu1.system - cpu0.system,
+            "seen": seen,
+            "alive": alive,
+            "mode": ",".join(sorted(modes)),
+            "rss_before_kib": rss_before,
+            "peak_kib": _vm("VmHWM"),
+        }
+
+    print(json.dumps(asyncio.run(run())))
+
+
+def netwarden(cidr: str, mode: str, batch: int) -> dict[str, float | int | str]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", cidr, "--mode", mode, "--batch", str(batch)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float | int | str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def peer(argv: list[str], count_alive: str) -> tuple[float, int]:
+    """Run a peer tool; return its wall time and how many addresses it reported alive."""
+    start = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if count_alive == "lines":
+        alive = sum(1 for line in out.stdout.splitlines() if line.strip())
+    else:  # nmap's greppable output: one "Status: Up" line per host
+        alive = sum(1 for line in out.stdout.splitlines() if "Status: Up" in line)
+    return wall, alive
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--mode", default="auto", choices=["auto", "raw", "dgram"])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--skip-nmap", action="store_true")
+    parser.add_argument("--child", metavar="CIDR", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.mode, args.batch)
+        return 0
+
+    for tool in ("fping", "nmap"):
+        if shutil.which(tool) is None:
+            print(f"{tool} is not installed (make system installs it)", file=sys.stderr)
+            return 2
+    fping_cmd = ["fping", "-g", CIDR, "-a", "-q", "-r", "0", "-t", "200", "-i", "0"]
+    nmap_cmd = ["nmap", "-sn", "-n", CIDR, "-oG", "-"]
+
+    nw: list[dict[str, float | int | str]] = []
+    fp: list[tuple[float, int]] = []
+    nm: list[tuple[float, int]] = []
+    for _ in range(args.rounds):
+        nw.append(netwarden(CIDR, args.mode, args.batch))
+        fp.append(peer(fping_cmd, "lines"))
+        if not args.skip_nmap:
+            nm.append(peer(nmap_cmd, "nmap"))
+    small = netwarden("127.0.0.0/24", args.mode, args.batch)
+
+    nw_wall = statistics.median(float(r["wall"]) for r in nw)
+    fp_wall = statistics.median(w for w, _ in fp)
+    print(f"ICMP sweep of {CIDR} ({TOTAL:,} addresses), median of {args.rounds} interleaved rounds, {os.cpu_count()} CPUs")
+    nw_rounds = ", ".join(f"{float(r['wall']):.2f}" for r in nw)
+    nw_user = statistics.median(float(r["user"]) for r in nw)
+    nw_sys = statistics.median(float(r["sys"]) for r in nw)
+    print(
+        f"  netwarden  {nw_wall:6.3f} s   (socket: {nw[0]['mode']}; CPU user {nw_user:.3f} s + sys {nw_sys:.3f} s;"
+        f" rounds {nw_rounds})"
+    )
+    print(f"  fping      {fp_wall:6.3f} s   (rounds {', '.join(f'{w:.2f}' for w, _ in fp)})")
+    if nm:
+        nm_wall = statistics.median(w for w, _ in nm)
+        print(f"  nmap -sn   {nm_wall:6.3f} s   (rounds {', '.join(f'{w:.2f}' for w, _ in nm)})")
+    print(f"  ratio fping / netwarden = {fp_wall / nw_wall:.2f}  (> 1: netwarden is faster)")
+    if nm:
+        print(f"  ratio nmap / netwarden  = {nm_wall / nw_wall:.2f}")
+
+    ok = True
+    for r in nw:
+        ok &= r["alive"] == TOTAL and r["seen"] == TOTAL
+    print(f"  netwarden found alive: {', '.join(str(r['alive']) for r in nw)} of {TOTAL:,}")
+    ok &= all(a == TOTAL - 2 for _, a in fp)
+    print(f"  fping found alive:     {', '.join(str(a) for _, a in fp)} of {TOTAL - 2:,} (-g skips network/broadcast)")
+    if nm:
+        ok &= all(a == TOTAL for _, a in nm)
+        print(f"  nmap found alive:      {', '.join(str(a) for _, a in nm)} of {TOTAL:,}")
+
+    peak = max(int(r["peak_kib"]) for r in nw)
+    base = min(int(r["rss_before_kib"]) for r in nw)
+    print(
+        f"  netwarden memory: {base / 1024:.1f} MiB after imports, peak {peak / 1024:.1f} MiB during the /16 sweep "
+        f"(+{(peak - base) / 1024:.1f} MiB); a /24 sweep peaks at {int(small['peak_kib']) / 1024:.1f} MiB"
+    )
+    print("every address found alive by every tool" if ok else "MISSING ADDRESSES: see the counts above")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
