@@ -231,6 +231,27 @@ class _EngineBase:
             if error is not None:
                 self._on_error(error.target, error.seq, error.reason, error.detail)
 
+    def _send_again(self, isock: IcmpSocket, packet: bytes, target: str, exc: OSError) -> OSError | None:
+        """A send failed: return the error if it was this target's, None if a second send went out.
+
+        An ICMP error about an earlier request sets the socket's pending error, and the kernel
+        hands that to the next call on the socket, whatever its target. So the error queue is
+        read first (a ping socket queues the details there; a raw socket gets the ICMP message
+        itself), then the request is sent once more: failing again means the error is ours.
+        Raises BlockingIOError when the send buffer is full.
+        """
+        if isinstance(exc, (BlockingIOError, InterruptedError)):
+            raise exc
+        if isock.mode == "dgram":
+            self._read_errors(isock)
+        try:
+            isock.sock.sendto(packet, (target, 0))
+        except (BlockingIOError, InterruptedError):
+            raise
+        except OSError as again:
+            return again
+        return None
+
     # -- what the engines provide
 
     def _send_round(self, now: float) -> bool:
@@ -332,13 +353,19 @@ class SweepEngine(_EngineBase):
                     send6(packets6[attempt], (target, 0))  # type: ignore[misc]
                 else:
                     send4(packets4[attempt], (target, 0))  # type: ignore[misc]
-            except (BlockingIOError, InterruptedError):
-                ready.appendleft(target)
-                self._block(self._socks[socket.AF_INET6 if v6 else socket.AF_INET])
-                return False
+                failure = None
             except OSError as exc:
+                isock = self._socks[socket.AF_INET6 if v6 else socket.AF_INET]
+                packets = packets6 if v6 else packets4
+                try:
+                    failure = self._send_again(isock, packets[attempt], target, exc)
+                except (BlockingIOError, InterruptedError):
+                    ready.appendleft(target)
+                    self._block(isock)
+                    return False
+            if failure is not None:
                 state[1] = attempt + 1
-                state[3] = send_error_reason(exc)
+                state[3] = send_error_reason(failure)
                 self._lost(target, state)
             else:
                 sent_at = clock()
@@ -377,7 +404,7 @@ class SweepEngine(_EngineBase):
         sent = state[1]
         assert isinstance(sent, int)
         state[0] = -1.0  # nothing in flight: its deadline entry and any late reply no longer count
-        if sent <= self.options.retries:
+        if sent <= self.options.retries and state[3] is None:  # an error is an answer: no retry
             self._ready.append(target)
             return
         del self._active[target]
@@ -497,16 +524,21 @@ class StatsEngine(_EngineBase):
     def _send(self, slot: _Slot) -> None:
         isock = self._socks[slot.family]
         seq = slot.sent
+        packet = self._packets[slot.family][seq]
         try:
-            isock.sock.sendto(self._packets[slot.family][seq], (slot.target, 0))
+            try:
+                isock.sock.sendto(packet, (slot.target, 0))
+                failure = None
+            except OSError as exc:
+                failure = self._send_again(isock, packet, slot.target, exc)
         except (BlockingIOError, InterruptedError):
             self._ready.appendleft(slot)
             self._block(isock)
             return
-        except OSError as exc:
+        if failure is not None:
             failed_at = time.perf_counter()
             slot.sent += 1
-            slot.error = send_error_reason(exc)
+            slot.error = send_error_reason(failure)
             self._schedule_next(slot, failed_at)
             self._after_probe(slot)
             return
@@ -552,7 +584,7 @@ class StatsEngine(_EngineBase):
         """A request of ``slot`` was answered, lost or refused: finish, retry, or keep waiting."""
         if slot.pending or slot.scheduled or slot.sent < self.options.count:
             return
-        if not slot.samples and slot.retries_left > 0:
+        if not slot.samples and slot.retries_left > 0 and slot.error is None:
             slot.retries_left -= 1
             self._ready.append(slot)
             return

@@ -158,7 +158,7 @@ class PingOptions:
         count: echo requests per target (for loss/jitter figures; 1 for a sweep).
         interval: seconds between the requests to one target.
         timeout: seconds to wait for the reply to each request.
-        retries: extra single requests when all ``count`` went unanswered.
+        retries: extra single requests when all ``count`` timed out (an ICMP error is an answer: no retry).
         concurrency: targets in flight at once.
         rate: requests per second over the whole run, None for as fast as the socket takes them.
         mode: ``auto`` (ping socket where allowed, raw otherwise), ``dgram`` or ``raw``.
