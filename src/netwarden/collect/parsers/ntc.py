@@ -226,20 +226,31 @@ def interfaces(rows: list[Row]) -> list[InterfaceFacts]:
 # ---------------------------------------------------------------- LLDP / CDP
 
 
+def _remote_port(port_id: str, description: str) -> str:
+    """The LLDP port ID unless it is an ifIndex or a MAC (subtypes local/mac): then the port description.
+
+    IOS's template puts the port ID in ``neighbor_port_id`` and the description in ``neighbor_interface``;
+    the other templates give only the port ID, in ``neighbor_interface``.
+    """
+    if port_id and not port_id.isdigit() and not mac_or_empty(port_id):
+        return port_id
+    return description or port_id
+
+
 def _neighbours(rows: Iterable[Row], protocol: str) -> list[Neighbour]:
     out = []
     for row in rows:
         local = first(row, "local_interface")
         chassis = first(row, "chassis_id")
-        name = first(row, "neighbor_name", "system_name") or chassis
-        if not local or not name:
-            continue
+        name = first(row, "neighbor_name", "system_name") or mac_or_empty(chassis) or chassis
+        if not name:
+            continue  # old IOS prints no local port in the detail view: keep those, they still name a device
         out.append(
             Neighbour(
                 protocol="lldp" if protocol == "lldp" else "cdp",
                 local_port=local,
                 remote_name=name,
-                remote_port=first(row, "neighbor_interface", "neighbor_port_id"),
+                remote_port=_remote_port(first(row, "neighbor_port_id"), first(row, "neighbor_interface")),
                 remote_mgmt_ip=ip_or_none(first(row, "mgmt_address", "interface_ip")),
                 remote_description=first(row, "neighbor_description"),
                 remote_chassis_id=mac_or_empty(chassis) or chassis,
