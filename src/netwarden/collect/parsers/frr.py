@@ -82,7 +82,13 @@ def interfaces(text: str) -> list[InterfaceFacts]:
             if isinstance(addr, str):
                 addresses.append(prefix(addr))
         kind_raw = str(info.get("interfaceType") or info.get("type") or "").lower()
-        kind = "loopback" if name == "lo" else _FRR_KIND.get(kind_raw, "tunnel" if "tun" in kind_raw else "ethernet")
+        if name == "lo":
+            kind = "loopback"
+        elif kind_raw in _FRR_KIND:
+            kind = _FRR_KIND[kind_raw]
+        else:
+            # WireGuard and other L3 tunnels: FRR says "Other"/"Unknown" and they have no MAC.
+            kind = "ethernet" if info.get("hardwareAddress") else "tunnel"
         raw_speed = info.get("speed")
         out.append(
             InterfaceFacts(
