@@ -24,28 +24,21 @@ class ParseError(InvalidInput):
 
 # ---------------------------------------------------------------- MAC addresses
 
-_HEX = re.compile(r"[0-9a-fA-F]")
-
 
 def mac(value: str) -> str:
-    """``aabb.ccdd.eeff`` / ``AA-BB-CC-DD-EE-FF`` / ``aabbccddeeff`` -> ``aa:bb:cc:dd:ee:ff``.
+    """``aabb.ccdd.eeff`` / ``AA-BB-CC-DD-EE-FF`` / ``aabbccddeeff`` / ``0:1:2:a:b:c`` -> ``aa:bb:cc:dd:ee:ff``.
 
     Raises:
-        ParseError: when the value does not hold exactly 12 hex digits in a known layout.
+        ParseError: when the value does not hold six octets in a known layout.
     """
     text = value.strip()
-    digits = re.sub(r"[.:\-\s]", "", text)
-    if len(digits) != 12 or not all(_HEX.fullmatch(c) for c in digits):
+    if re.fullmatch(r"([0-9a-fA-F]{1,2}[:\-]){5}[0-9a-fA-F]{1,2}", text):
+        # Colon/dash octets; some Unix tools drop leading zeros (``0:1:2:a:b:c``).
+        digits = "".join(p.rjust(2, "0") for p in re.split(r"[:\-]", text))
+    elif re.fullmatch(r"([0-9a-fA-F]{4}\.){2}[0-9a-fA-F]{4}|[0-9a-fA-F]{12}", text):
+        digits = text.replace(".", "")
+    else:
         raise ParseError(f"not a MAC address: {value!r}")
-    # Separators must sit on byte, 2-byte (Cisco) or 4-digit (Cisco dotted) boundaries, never at random.
-    if text != digits and not re.fullmatch(
-        r"([0-9a-fA-F]{1,2}[:\-]){5}[0-9a-fA-F]{1,2}|([0-9a-fA-F]{4}\.){2}[0-9a-fA-F]{4}", text
-    ):
-        raise ParseError(f"not a MAC address: {value!r}")
-    if ":" in text or "-" in text:
-        # ``0:1:2:3:4:5`` (leading zeros dropped, as some Unix tools print) is handled by padding each part.
-        parts = re.split(r"[:\-]", text)
-        digits = "".join(p.rjust(2, "0") for p in parts)
     low = digits.lower()
     return ":".join(low[i : i + 2] for i in range(0, 12, 2))
 
