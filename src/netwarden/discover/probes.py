@@ -13,23 +13,30 @@ from netwarden.collect.records import DeviceFacts, DeviceSnapshot, TargetResult
 from netwarden.inventory.schemas import CredentialSecret
 
 Progress = Callable[[str, int, int], None]
-# Ports that say "something is there" when ICMP is filtered, and what they suggest.
-PROBE_PORTS = (22, 23, 80, 443, 161, 830, 8080)
+# Ports that say "something is there" when ICMP is filtered.
+SWEEP_PORTS = (22, 80, 443)
+# Ports reported for a responder nothing could log into.
+PROBE_PORTS = (22, 23, 53, 80, 443, 830, 8080)
 
 
 async def sweep(targets: list[str], timeout: float, concurrency: int, progress: Progress | None) -> list[str]:
     """Addresses that answer ICMP echo, or accept TCP on a common port when ICMP is filtered."""
     from netwarden.collect import icmp, tcp
 
-    results = await icmp.ping_many(targets, timeout=timeout, count=1, concurrency=max(concurrency, 256))
-    alive = [r.target for r in results if r.ok]
+    def step(name: str) -> Callable[[int, int], None] | None:
+        return (lambda done, total: progress(name, done, total)) if progress else None
+
+    results = await icmp.sweep(
+        targets, timeout=timeout, retries=1, concurrency=max(concurrency, 256), force=True, progress=step("sweeping")
+    )
+    alive = {r.target for r in results if r.ok}
     silent = [r.target for r in results if not r.ok]
-    if progress:
-        progress("sweeping", len(targets), len(targets))
     if silent:
-        probed = await tcp.probe_many(silent, ports=(22, 443, 80), timeout=min(timeout, 1.0), concurrency=concurrency)
-        alive.extend(t for t, states in probed.items() if any(s == "open" for s in states.values()))
-    return sorted(set(alive), key=_order)
+        probed = await tcp.probe(
+            silent, SWEEP_PORTS, timeout=min(timeout, 1.0), retries=0, concurrency=concurrency, force=True
+        )
+        alive.update(r.value.address for r in probed if r.value is not None and r.value.state == "open")
+    return sorted(alive, key=_order)
 
 
 def _order(ip: str) -> tuple[int, ...]:
@@ -43,7 +50,6 @@ async def snmp_snapshot(
     target: str, cred: CredentialSecret, port: int, timeout: float, retries: int
 ) -> TargetResult[DeviceSnapshot]:
     from netwarden.collect import snmp_facts
-    from netwarden.collect.platforms import classify
 
     auth = snmp_facts.SnmpAuth.from_secret(cred)
     return await snmp_facts.collect_snmp(target, auth, port=port, timeout=timeout, retries=retries, classify=classify)
@@ -52,16 +58,36 @@ async def snmp_snapshot(
 async def ssh_snapshot(
     target: str, cred: CredentialSecret, platform: str | None, port: int, timeout: float
 ) -> TargetResult[DeviceSnapshot]:
+    """Log in, name the platform (when SNMP did not), and collect with its command table."""
     from netwarden.collect import ssh
 
-    return await ssh.collect_ssh(target, cred, platform, port=port, timeout=timeout)
+    if not platform or platform == "generic":
+        who = await ssh.identify_ssh(target, cred, port=port, timeout=timeout, connect_timeout=min(timeout, 10.0))
+        if not who.ok or who.value is None:
+            return TargetResult.failure(target, who.reason or "error", who.detail, who.elapsed, who.attempts)
+        if who.value.platform is None:
+            return TargetResult.failure(
+                target, "unsupported", f"SSH login worked but the platform is unknown ({who.value.banner})"
+            )
+        platform = who.value.platform
+    return await ssh.collect_ssh(target, cred, platform, port=port, timeout=timeout, connect_timeout=min(timeout, 10.0))
 
 
 async def open_ports(target: str, timeout: float) -> list[int]:
     from netwarden.collect import tcp
 
-    probed = await tcp.probe_many([target], ports=PROBE_PORTS, timeout=timeout, concurrency=len(PROBE_PORTS))
-    return sorted(p for p, state in probed.get(target, {}).items() if state == "open")
+    probed = await tcp.probe([target], PROBE_PORTS, timeout=timeout, retries=0, concurrency=len(PROBE_PORTS))
+    return sorted(r.value.port for r in probed if r.value is not None and r.value.state == "open")
+
+
+def classify(facts: DeviceFacts) -> DeviceFacts:
+    """Name the platform and vendor from sysObjectID and sysDescr (the platform files say how)."""
+    from netwarden.collect.platforms import get_platform, identify
+
+    name = identify(sys_object_id=facts.sys_object_id, sys_descr=facts.sys_descr)
+    if name is None:
+        return facts
+    return facts.model_copy(update={"platform": name, "vendor": facts.vendor or get_platform(name).vendor})
 
 
 def bare_snapshot(target: str, ports: list[int]) -> DeviceSnapshot:
