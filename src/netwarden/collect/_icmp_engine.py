@@ -25,6 +25,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from netwarden.collect._sockets import (
     ICMP6_ECHO_REPLY,
@@ -39,7 +40,7 @@ from netwarden.collect._sockets import (
     send_error_reason,
 )
 from netwarden.collect._targets import TargetSet
-from netwarden.collect.icmp import PingOptions, PingStats, Progress, fast_result, fast_stats, stats_of
+from netwarden.collect.icmp import PingOptions, PingStats, Progress, fast_success, stats_of
 from netwarden.collect.records import FailureReason, TargetResult
 
 DRAIN_LIMIT = 4096  # datagrams read per wake-up: a flood of foreign ICMP cannot pin the loop
@@ -197,6 +198,7 @@ class _EngineBase:
         reply_type = ICMP_ECHO_REPLY if v4 else ICMP6_ECHO_REPLY
         token, ident = self._token, isock.ident
         on_reply = self._on_reply
+        mode = isock.mode
         clock = time.perf_counter
         for _ in range(DRAIN_LIMIT):
             try:
@@ -221,7 +223,7 @@ class _EngineBase:
                 continue  # another program's echo, or a reply to an earlier run
             if raw and (data[off + 4] << 8 | data[off + 5]) != ident:
                 continue
-            on_reply(address[0], data[off + 6] << 8 | data[off + 7], now)
+            on_reply(address[0], data[off + 6] << 8 | data[off + 7], now, mode)
 
     def _read_errors(self, isock: IcmpSocket) -> None:
         for _ in range(DRAIN_LIMIT):
@@ -263,7 +265,7 @@ class _EngineBase:
     def _next_event(self) -> float | None:
         raise NotImplementedError
 
-    def _on_reply(self, target: str, seq: int, now: float) -> None:
+    def _on_reply(self, target: str, seq: int, now: float, mode: IcmpMode) -> None:
         raise NotImplementedError
 
     def _on_error(self, target: str, seq: int, reason: FailureReason, detail: str) -> None:
@@ -291,7 +293,7 @@ class SweepEngine(_EngineBase):
 
     def __init__(self, targets: TargetSet, options: PingOptions, progress: Progress | None) -> None:
         super().__init__(targets, options, progress)
-        self._active: dict[str, list[object]] = {}
+        self._active: dict[str, list[Any]] = {}
         self._ready: deque[str] = deque()  # retries, and targets the full send buffer pushed back
         self._expiry: deque[tuple[float, str, int]] = deque()  # (deadline, target, requests_sent)
 
@@ -346,7 +348,6 @@ class SweepEngine(_EngineBase):
                 state = [0.0, 0, now, None]
                 active[target] = state
             attempt = state[1]
-            assert isinstance(attempt, int)
             v6 = ":" in target
             try:
                 if v6:
@@ -381,16 +382,13 @@ class SweepEngine(_EngineBase):
                 self._expire(now)
         return True
 
-    def _on_reply(self, target: str, seq: int, now: float) -> None:
+    def _on_reply(self, target: str, seq: int, now: float, mode: IcmpMode) -> None:
         state = self._active.get(target)
         if state is None or state[1] != seq + 1 or state[0] == -1.0:
             return  # a duplicate, or the answer to a request that already timed out
         del self._active[target]
         self._done += 1
-        sent_at, sent, started = state[0], state[1], state[2]
-        assert isinstance(sent_at, float) and isinstance(sent, int) and isinstance(started, float)
-        mode = self._socks[_family_of(target)].mode
-        self.out.append(fast_result(target, fast_stats(sent, now - sent_at, mode), now - started, sent))
+        self.out.append(fast_success(target, state[1], now - state[0], now - state[2], mode))
 
     def _on_error(self, target: str, seq: int, reason: FailureReason, detail: str) -> None:
         state = self._active.get(target)
@@ -399,18 +397,16 @@ class SweepEngine(_EngineBase):
         state[3] = (reason, detail)
         self._lost(target, state)
 
-    def _lost(self, target: str, state: list[object]) -> None:
+    def _lost(self, target: str, state: list[Any]) -> None:
         """The request in flight is lost: retry, or report the target failed."""
-        sent = state[1]
-        assert isinstance(sent, int)
+        sent: int = state[1]
         state[0] = -1.0  # nothing in flight: its deadline entry and any late reply no longer count
         if sent <= self.options.retries and state[3] is None:  # an error is an answer: no retry
             self._ready.append(target)
             return
         del self._active[target]
         self._done += 1
-        started = state[2]
-        assert isinstance(started, float)
+        started: float = state[2]
         mode = self._socks[_family_of(target)].mode
         stats = PingStats(sent, 0, 100.0, None, None, None, None, (), mode)
         error = state[3]
@@ -553,7 +549,7 @@ class StatsEngine(_EngineBase):
             slot.scheduled = True
             self._resend.append((sent_at + self.options.interval, slot))
 
-    def _on_reply(self, target: str, seq: int, now: float) -> None:
+    def _on_reply(self, target: str, seq: int, now: float, mode: IcmpMode) -> None:
         slot = self._active.get(target)
         if slot is None:
             return

