@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncssh
+from asyncssh.packet import PacketDecodeError
 from scrapli.driver.generic import AsyncGenericDriver
 from scrapli.exceptions import (
     ScrapliAuthenticationFailed,
@@ -185,7 +186,12 @@ async def _read_banner(sock: socket.socket, deadline: float) -> str:
         try:
             data = sock.recv(_MAX_BANNER_BYTES, socket.MSG_PEEK)
         except BlockingIOError:
-            await _wait_readable(sock, remaining)
+            try:
+                await _wait_readable(sock, remaining)
+            except TimeoutError:
+                if received:
+                    raise _Failed("protocol", "the server sent text but no SSH identification line") from None
+                raise
             continue
         if not data:
             raise _Failed("protocol", "the server closed the connection without an SSH banner")
@@ -315,6 +321,8 @@ def _classify(exc: BaseException, connect_timeout: float) -> _Failed:
         return _Failed("protocol", f"SSH protocol error: {exc}")
     if isinstance(exc, asyncssh.DisconnectError | asyncssh.ConnectionLost | ScrapliConnectionError):
         return _Failed("protocol", f"the server closed the session: {exc}")
+    if isinstance(exc, PacketDecodeError):
+        return _Failed("protocol", f"malformed SSH packet: {exc}")
     if isinstance(exc, ConnectionResetError | BrokenPipeError):
         return _Failed("protocol", f"the connection was reset: {exc}")
     if isinstance(exc, TimeoutError):
