@@ -1,6 +1,7 @@
 """ICMP sweep of 127.0.0.0/16 (65,536 addresses): netwarden against fping and nmap, in the same run.
 
-    netwarden   netwarden.collect.icmp.sweep_iter, one request per address, no retry, 200 ms timeout
+    netwarden   netwarden.collect.icmp.sweep_iter, one request per address, no retry, 200 ms timeout,
+                its default window (1,024 addresses in flight)
     fping       fping -g 127.0.0.0/16 -a -q -r 0 -t 200 -i 0
     nmap        nmap -sn -n 127.0.0.0/16
 
@@ -12,7 +13,10 @@ imports, and the peak during the sweep, with a /24 sweep for comparison (bounded
 out the network and broadcast addresses: 65,534 of them).
 
 Traffic goes to 127.0.0.0/16 only. Run as root (raw socket) or with ping sockets allowed:
-    .venv/bin/python benchmarks/sweep.py [--rounds 5]
+    .venv/bin/python benchmarks/sweep.py [--rounds 5] [--mode auto|raw|dgram]
+Ping sockets without touching the host's sysctl: in a fresh network namespace,
+    unshare -n sh -c 'ip link set lo up; sysctl -qw net.ipv4.ping_group_range="0 0";
+                      .venv/bin/python benchmarks/sweep.py --mode dgram'
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,7 +51,7 @@ def child(cidr: str, mode: str, batch: int) -> None:
     from netwarden.collect.icmp import PingOptions, sweep_iter
 
     async def run() -> dict[str, object]:
-        options = PingOptions(timeout=0.2, retries=0, concurrency=4096, mode=mode, batch=batch)  # type: ignore[arg-type]
+        options = PingOptions(timeout=0.2, retries=0, mode=mode, batch=batch)  # type: ignore[arg-type]
         rss_before = _vm("VmRSS")
         cpu0 = os.times()
         start = time.perf_counter()
@@ -86,16 +91,23 @@ def netwarden(cidr: str, mode: str, batch: int) -> dict[str, float | int | str]:
     return result
 
 
-def peer(argv: list[str], count_alive: str) -> tuple[float, int]:
-    """Run a peer tool; return its wall time and how many addresses it reported alive."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peer(argv: list[str], count_alive: str) -> tuple[float, float, int]:
+    """Run a peer tool; return its wall time, its CPU time (user + sys) and how many it found alive."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     out = subprocess.run(argv, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
     if count_alive == "lines":
         alive = sum(1 for line in out.stdout.splitlines() if line.strip())
     else:  # nmap's greppable output: one "Status: Up" line per host
         alive = sum(1 for line in out.stdout.splitlines() if "Status: Up" in line)
-    return wall, alive
+    return wall, cpu, alive
 
 
 def main() -> int:
@@ -118,8 +130,8 @@ def main() -> int:
     nmap_cmd = ["nmap", "-sn", "-n", CIDR, "-oG", "-"]
 
     nw: list[dict[str, float | int | str]] = []
-    fp: list[tuple[float, int]] = []
-    nm: list[tuple[float, int]] = []
+    fp: list[tuple[float, float, int]] = []
+    nm: list[tuple[float, float, int]] = []
     for _ in range(args.rounds):
         nw.append(netwarden(CIDR, args.mode, args.batch))
         fp.append(peer(fping_cmd, "lines"))
@@ -127,33 +139,33 @@ def main() -> int:
             nm.append(peer(nmap_cmd, "nmap"))
     small = netwarden("127.0.0.0/24", args.mode, args.batch)
 
-    nw_wall = statistics.median(float(r["wall"]) for r in nw)
-    fp_wall = statistics.median(w for w, _ in fp)
-    print(f"ICMP sweep of {CIDR} ({TOTAL:,} addresses), median of {args.rounds} interleaved rounds, {os.cpu_count()} CPUs")
+    med = statistics.median
+    nw_wall = med(float(r["wall"]) for r in nw)
+    nw_cpu = med(float(r["user"]) + float(r["sys"]) for r in nw)
+    fp_wall, fp_cpu = med(w for w, _, _ in fp), med(c for _, c, _ in fp)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"ICMP sweep of {CIDR} ({TOTAL:,} addresses): median of {args.rounds} interleaved rounds")
+    print(f"  {os.cpu_count()} CPUs, load average now {load} (other work on the machine slows every tool alike)")
+    print(f"  {'':10} {'wall':>8} {'CPU':>8}   wall per round")
     nw_rounds = ", ".join(f"{float(r['wall']):.2f}" for r in nw)
-    nw_user = statistics.median(float(r["user"]) for r in nw)
-    nw_sys = statistics.median(float(r["sys"]) for r in nw)
-    print(
-        f"  netwarden  {nw_wall:6.3f} s   (socket: {nw[0]['mode']}; CPU user {nw_user:.3f} s + sys {nw_sys:.3f} s;"
-        f" rounds {nw_rounds})"
-    )
-    print(f"  fping      {fp_wall:6.3f} s   (rounds {', '.join(f'{w:.2f}' for w, _ in fp)})")
+    print(f"  {'netwarden':10} {nw_wall:7.3f}s {nw_cpu:7.3f}s   {nw_rounds}   (socket: {nw[0]['mode']})")
+    print(f"  {'fping':10} {fp_wall:7.3f}s {fp_cpu:7.3f}s   {', '.join(f'{w:.2f}' for w, _, _ in fp)}")
     if nm:
-        nm_wall = statistics.median(w for w, _ in nm)
-        print(f"  nmap -sn   {nm_wall:6.3f} s   (rounds {', '.join(f'{w:.2f}' for w, _ in nm)})")
-    print(f"  ratio fping / netwarden = {fp_wall / nw_wall:.2f}  (> 1: netwarden is faster)")
+        nm_wall, nm_cpu = med(w for w, _, _ in nm), med(c for _, c, _ in nm)
+        print(f"  {'nmap -sn':10} {nm_wall:7.3f}s {nm_cpu:7.3f}s   {', '.join(f'{w:.2f}' for w, _, _ in nm)}")
+    print(f"  fping / netwarden: wall {fp_wall / nw_wall:.2f}x, CPU {fp_cpu / nw_cpu:.2f}x  (> 1: netwarden is faster)")
     if nm:
-        print(f"  ratio nmap / netwarden  = {nm_wall / nw_wall:.2f}")
+        print(f"  nmap / netwarden:  wall {nm_wall / nw_wall:.2f}x, CPU {nm_cpu / nw_cpu:.2f}x")
 
-    ok = True
-    for r in nw:
-        ok &= r["alive"] == TOTAL and r["seen"] == TOTAL
+    ok = all(r["alive"] == TOTAL and r["seen"] == TOTAL for r in nw)
     print(f"  netwarden found alive: {', '.join(str(r['alive']) for r in nw)} of {TOTAL:,}")
-    ok &= all(a == TOTAL - 2 for _, a in fp)
-    print(f"  fping found alive:     {', '.join(str(a) for _, a in fp)} of {TOTAL - 2:,} (-g skips network/broadcast)")
+    ok &= all(a == TOTAL - 2 for _, _, a in fp)
+    print(
+        f"  fping found alive:     {', '.join(str(a) for _, _, a in fp)} of {TOTAL - 2:,} (-g skips network/broadcast)"
+    )
     if nm:
-        ok &= all(a == TOTAL for _, a in nm)
-        print(f"  nmap found alive:      {', '.join(str(a) for _, a in nm)} of {TOTAL:,}")
+        ok &= all(a == TOTAL for _, _, a in nm)
+        print(f"  nmap found alive:      {', '.join(str(a) for _, _, a in nm)} of {TOTAL:,}")
 
     peak = max(int(r["peak_kib"]) for r in nw)
     base = min(int(r["rss_before_kib"]) for r in nw)
