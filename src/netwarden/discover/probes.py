@@ -27,13 +27,25 @@ async def sweep(targets: list[str], timeout: float, concurrency: int, progress: 
         return (lambda done, total: progress(name, done, total)) if progress else None
 
     results = await icmp.sweep(
-        targets, timeout=timeout, retries=1, concurrency=max(concurrency, 256), force=True, progress=step("sweeping")
+        targets,
+        timeout=timeout,
+        retries=1,
+        concurrency=max(concurrency, 256),
+        force=True,
+        hosts_only=False,  # the caller already chose the addresses
+        progress=step("sweeping"),
     )
     alive = {r.target for r in results if r.ok}
     silent = [r.target for r in results if not r.ok]
     if silent:
         probed = await tcp.probe(
-            silent, SWEEP_PORTS, timeout=min(timeout, 1.0), retries=0, concurrency=concurrency, force=True
+            silent,
+            SWEEP_PORTS,
+            timeout=min(timeout, 1.0),
+            retries=0,
+            concurrency=concurrency,
+            force=True,
+            hosts_only=False,
         )
         alive.update(r.value.address for r in probed if r.value is not None and r.value.state == "open")
     return sorted(alive, key=_order)

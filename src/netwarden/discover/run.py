@@ -191,8 +191,8 @@ async def _run(ctx: Context, actor: Actor, opts: Options, progress: Progress | N
 
     targets = _hosts(nets)
     alive = await probes.sweep(targets, opts.timeout, opts.concurrency, progress)
-    failed: list[Failure] = []
-    summary = DiscoverySummary(found=0, new=0, changed=0, failed=failed, run_id=run_id)
+    summary = DiscoverySummary(found=0, new=0, changed=0, failed=[], run_id=run_id)
+    failed = summary.failed  # pydantic copied the list given to it: append to the model's own
     visited: set[str] = set()
     found_ips: set[str] = set()
     frontier = alive

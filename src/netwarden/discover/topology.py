@@ -4,7 +4,8 @@ Edges come from two places:
 
 * physical links (manual, imported, or learnt from LLDP/CDP), kept in the ``links`` table with
   first/last seen;
-* L3 adjacencies: two devices with addresses in the same subnet and no physical link between them.
+* L3 adjacencies: two devices with addresses in the same subnet that no chain of physical links
+  joins (where LLDP/CDP saw nothing, or across a WAN/tunnel).
   The management subnet (any subnet holding a device's management address) is left out: it joins
   everything to the monitoring host and would hide every real single point of failure. Tunnel
   interfaces make overlay edges, drawn on the map but left out of the failure analysis, because a
@@ -52,10 +53,10 @@ class _Data:
 def _load(db: Session) -> _Data:
     devices = {d.id: d for d in db.scalars(select(Device).options(selectinload(Device.site)))}
     links: list[TopoLink] = []
-    physical_pairs: set[frozenset[int]] = set()
+    physical_pairs: set[tuple[int, int]] = set()
     for link in db.scalars(select(Link).options(selectinload(Link.a_interface), selectinload(Link.b_interface))):
         a, b = link.a_interface, link.b_interface
-        physical_pairs.add(frozenset((a.device_id, b.device_id)))
+        physical_pairs.add((a.device_id, b.device_id))
         links.append(
             TopoLink(
                 a=devices[a.device_id].name,
@@ -66,13 +67,20 @@ def _load(db: Session) -> _Data:
                 source=link.source,
             )
         )
+    # L3 adjacencies only bridge what the physical links leave apart: inside a physical component a
+    # shared subnet is carried by the switches in between, and an L3 edge would hide them as SPOFs.
+    physical: nx.Graph[int] = nx.Graph()
+    physical.add_nodes_from(devices)
+    physical.add_edges_from(physical_pairs)
+    component = {dev: i for i, comp in enumerate(nx.connected_components(physical)) for dev in comp}
     overlay: set[tuple[str, str]] = set()
     for subnet, members in sorted(_shared_subnets(db, devices).items()):
         if len(members) < 2:
             continue
         for i, (dev_a, iface_a) in enumerate(members):
             for dev_b, iface_b in members[i + 1 :]:
-                if dev_a == dev_b or frozenset((dev_a, dev_b)) in physical_pairs:
+                tunnel = _is_tunnel(iface_a) or _is_tunnel(iface_b)
+                if dev_a == dev_b or (component[dev_a] == component[dev_b] and not tunnel):
                     continue
                 a_name, b_name = devices[dev_a].name, devices[dev_b].name
                 links.append(
@@ -86,7 +94,7 @@ def _load(db: Session) -> _Data:
                         subnet=subnet,
                     )
                 )
-                if _is_tunnel(iface_a) or _is_tunnel(iface_b):
+                if tunnel:
                     overlay.add((a_name, b_name))
     return _Data(devices, links, overlay)
 
