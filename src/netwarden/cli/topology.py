@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ import typer
 
 from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, open_ctx, table
 from netwarden.discover import topology
+from netwarden.discover.trace import traceroute_from
 from netwarden.errors import InvalidInput
 
 app = typer.Typer(help="The network graph: map, single points of failure, paths.", no_args_is_help=True)
@@ -79,14 +81,25 @@ def path(
         list[str] | None,
         typer.Option("--hop", help="A hop traceroute saw (repeat in order; '*' for none), to compare with."),
     ] = None,
+    traceroute: Annotated[
+        bool, typer.Option("--traceroute", help="Run traceroute on SRC over SSH (needs --credential) and compare.")
+    ] = False,
+    credential: Annotated[
+        str | None, typer.Option("--credential", "-c", help="SSH credential for --traceroute.")
+    ] = None,
     data_dir: DataDir = None,
     json_out: JsonOut = False,
 ) -> None:
-    """The L3 path computed from the collected routing tables (optionally compared with traceroute hops)."""
+    """The L3 path computed from the collected routing tables (optionally compared with a real traceroute)."""
     ctx = open_ctx(data_dir)
     with ctx.db() as db:
         result = topology.compute_path(db, actor(), src, dst)
-        if trace:
+    if traceroute:
+        if credential is None:
+            raise InvalidInput("--traceroute needs --credential NAME (an ssh credential for the source device)")
+        trace = [h or "*" for h in asyncio.run(traceroute_from(ctx, actor(), src, result.destination_ip, credential))]
+    if trace:
+        with ctx.db() as db:
             result = topology.compare_with_traceroute(db, result, [None if h == "*" else h for h in trace])
 
     def human() -> None:
