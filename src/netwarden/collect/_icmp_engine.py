@@ -211,19 +211,21 @@ class _EngineBase:
                 continue
             now = clock()
             off = (data[0] & 0x0F) << 2 if raw and v4 else 0
-            if len(data) < off + 8 + TOKEN_LEN:
-                continue
-            if data[off] != reply_type:
-                if raw:
-                    error = parse_raw_error(data, isock.family, ident, address[0])
-                    if error is not None:
-                        self._on_error(error.target, error.seq, error.reason, error.detail)
+            if len(data) < off + 8 + TOKEN_LEN or data[off] != reply_type:
+                self._not_a_reply(isock, data, address[0])
                 continue
             if not data.endswith(token):
                 continue  # another program's echo, or a reply to an earlier run
             if raw and (data[off + 4] << 8 | data[off + 5]) != ident:
                 continue
             on_reply(address[0], data[off + 6] << 8 | data[off + 7], now, mode)
+
+    def _not_a_reply(self, isock: IcmpSocket, data: bytes, sender: str) -> None:
+        """Anything but an echo reply: on a raw socket, maybe an ICMP error about one of ours."""
+        if isock.mode == "raw":
+            error = parse_raw_error(data, isock.family, isock.ident, sender)
+            if error is not None:
+                self._on_error(error.target, error.seq, error.reason, error.detail)
 
     def _read_errors(self, isock: IcmpSocket) -> None:
         for _ in range(DRAIN_LIMIT):
@@ -381,6 +383,44 @@ class SweepEngine(_EngineBase):
                 now = clock()
                 self._expire(now)
         return True
+
+    def _drain(self, isock: IcmpSocket) -> None:
+        """The base class's reader with the reply handling inlined: this runs once per address."""
+        recv = isock.sock.recvfrom
+        raw_v4 = isock.mode == "raw" and isock.family == socket.AF_INET
+        check_id = isock.mode == "raw"
+        reply_type = ICMP_ECHO_REPLY if isock.family == socket.AF_INET else ICMP6_ECHO_REPLY
+        token, ident, mode = self._token, isock.ident, isock.mode
+        active = self._active
+        get = active.get
+        append = self.out.append
+        clock = time.perf_counter
+        done = 0
+        try:
+            for _ in range(DRAIN_LIMIT):
+                try:
+                    data, address = recv(256)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:
+                    self._read_errors(isock)
+                    continue
+                now = clock()
+                off = (data[0] & 0x0F) << 2 if raw_v4 else 0
+                if len(data) < off + 8 + TOKEN_LEN or data[off] != reply_type:
+                    self._not_a_reply(isock, data, address[0])
+                    continue
+                if not data.endswith(token) or (check_id and (data[off + 4] << 8 | data[off + 5]) != ident):
+                    continue
+                target = address[0]
+                state = get(target)
+                if state is None or state[1] != (data[off + 6] << 8 | data[off + 7]) + 1 or state[0] == -1.0:
+                    continue
+                del active[target]
+                done += 1
+                append(fast_success(target, state[1], now - state[0], now - state[2], mode))
+        finally:
+            self._done += done
 
     def _on_reply(self, target: str, seq: int, now: float, mode: IcmpMode) -> None:
         state = self._active.get(target)
