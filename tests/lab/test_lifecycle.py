@@ -14,10 +14,11 @@ from netwarden.lab import netns, runner
 from netwarden.lab.api import Lab
 from netwarden.lab.state import lab_dir
 from netwarden.lab.topology import parse_topology
+from tests.lab.conftest import free_mgmt_cidr, require_root, unique_prefix
 
 pytestmark = pytest.mark.lab
 
-PREFIX = "nwlife"
+PREFIX = unique_prefix("nwl")
 MINI = parse_topology(
     """
 name: mini
@@ -33,11 +34,6 @@ links:
 """,
     "mini",
 )
-
-
-def _root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root (CAP_NET_ADMIN): run the lab tests as root ('make test' does)")
 
 
 def _leftovers(prefix: str) -> dict[str, object]:
@@ -71,9 +67,9 @@ NOTHING = {"namespaces": [], "links": [], "processes": [], "run_dir": False, "fr
 
 
 def test_small_lab_converges_and_down_leaves_nothing() -> None:
-    _root()
+    require_root()
     runner.down(PREFIX)
-    lab = Lab.start(MINI, prefix=PREFIX, mgmt_cidr="198.18.101.0/24", timeout=60)
+    lab = Lab.start(MINI, prefix=PREFIX, mgmt_cidr=free_mgmt_cidr(), timeout=60)
     try:
         assert lab.ping("h1", "r3").ok
         assert lab.state.converged
@@ -86,9 +82,9 @@ def test_small_lab_converges_and_down_leaves_nothing() -> None:
 
 
 def test_down_sweeps_a_crashed_lab_without_its_state_file() -> None:
-    _root()
+    require_root()
     runner.down(PREFIX)
-    Lab.start(MINI, prefix=PREFIX, mgmt_cidr="198.18.101.0/24", traffic=False, timeout=60)
+    Lab.start(MINI, prefix=PREFIX, mgmt_cidr=free_mgmt_cidr(), traffic=False, timeout=60)
     (lab_dir(PREFIX) / "state.json").unlink()  # as if up had died before saving
     runner.down(PREFIX)
     runner.wait_gone(PREFIX)

@@ -157,11 +157,11 @@ class Lab:
             result: Fault | None = actions[kind](self.state, *args, **options)  # type: ignore[operator]
             return result
 
-    def heal(self, timeout: float = 30) -> dict[str, Any]:
+    def heal(self, timeout: float = 60) -> dict[str, Any]:
         with locked(self.prefix):
             return faults.heal(self.state, timeout)
 
-    def wait_converged(self, timeout: float = 30) -> float:
+    def wait_converged(self, timeout: float = 60) -> float:
         from netwarden.lab import health
 
         return health.wait_converged(self.state, timeout)

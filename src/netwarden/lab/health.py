@@ -129,9 +129,11 @@ def wait_converged(state: LabState, timeout: float, progress: Callable[[int, int
             if not left:
                 return time.monotonic() - start
             if time.monotonic() - start > timeout:
+                first = state.plan.node(left[0])
+                what = [str(p) for p in missing_routes(state, first)][:4] + missing_adjacencies(state, first)[:4]
                 raise LabError(
-                    f"routing did not converge within {timeout:.0f} s (routes or neighbours missing on: "
-                    f"{', '.join(left[:8])}); see 'netwarden lab status'"
+                    f"routing did not converge within {timeout:.0f} s (not converged: {', '.join(left[:8])}; "
+                    f"{first.name} misses {', '.join(what) or 'nothing now'}); see 'netwarden lab status'"
                 )
             time.sleep(0.1)
 

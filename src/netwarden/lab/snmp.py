@@ -90,7 +90,8 @@ def start_lldpd(state: LabState, node: PlannedNode) -> Proc | None:
         argv += ["-x", "-X", str(ndir / "agentx.sock")]
     netns.run(netns.in_node(node.namespace, state.uts(node.name), argv))
     netns.wait_for(lambda: sock.exists() and netns.read_pid(pidfile) is not None, 10, f"lldpd on {node.name}")
-    for cmd in ("configure lldp tx-interval 1", "configure lldp portidsubtype ifname"):
+    # Send every second so neighbours appear at once, but hold them 20 s so a busy machine does not age them out.
+    for cmd in ("configure lldp tx-interval 1", "configure lldp tx-hold 20", "configure lldp portidsubtype ifname"):
         netns.run(["lldpcli", "-u", str(sock), *cmd.split()], check=False)
     pid = netns.read_pid(pidfile)
     assert pid is not None
