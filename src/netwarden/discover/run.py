@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -88,6 +89,18 @@ def _load_credentials(ctx: Context, actor: Actor, names: list[str]) -> list[Cred
         return [reveal_credential(db, actor, ctx.vault, n) for n in names]
 
 
+async def _guarded(
+    target: str, probe: Coroutine[Any, Any, TargetResult[DeviceSnapshot]]
+) -> TargetResult[DeviceSnapshot]:
+    """One protocol's failure, even a bug, is that protocol's failure: the next one still gets its turn."""
+    try:
+        return await probe
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return TargetResult.failure(target, "error", f"{type(exc).__name__}: {exc}")
+
+
 async def _identify_and_collect(
     target: str, creds: list[CredentialSecret], opts: Options
 ) -> TargetResult[DeviceSnapshot]:
@@ -97,14 +110,14 @@ async def _identify_and_collect(
     ssh_creds = [c for c in creds if c.kind == "ssh"]
     snapshot: DeviceSnapshot | None = None
     for cred in snmp_creds:
-        got = await probes.snmp_snapshot(target, cred, opts.snmp_port, opts.timeout, opts.retries)
+        got = await _guarded(target, probes.snmp_snapshot(target, cred, opts.snmp_port, opts.timeout, opts.retries))
         if got.ok and got.value is not None:
             snapshot = got.value
             break
         reasons.append(f"snmp {cred.name}: {got.reason}" + (f" ({got.detail})" if got.detail else ""))
     for cred in ssh_creds:
         platform = snapshot.facts.platform if snapshot else None
-        got = await probes.ssh_snapshot(target, cred, platform, opts.ssh_port, opts.timeout * 5)
+        got = await _guarded(target, probes.ssh_snapshot(target, cred, platform, opts.ssh_port, opts.timeout * 5))
         if got.ok and got.value is not None:
             snapshot = probes.merge(snapshot, got.value) if snapshot else got.value
             break

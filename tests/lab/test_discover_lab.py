@@ -1,0 +1,124 @@
+"""Discovery of the real lab: every node, its facts, interfaces and addresses, the topology, paths, changes."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netwarden.access import audit
+from netwarden.access.schemas import cli_actor
+from netwarden.context import Context
+from netwarden.discover import topology
+from netwarden.discover.run import Options, run_discovery
+from netwarden.discover.schemas import DiscoverySummary
+from netwarden.inventory import porting, service
+
+pytestmark = pytest.mark.lab
+ACTOR = cli_actor()
+
+
+@pytest.fixture(scope="module")
+def store(lab_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Context:
+    ctx = Context.create(data_dir=tmp_path_factory.mktemp("discovered"))
+    doc = porting.load_document(Path(lab_session.state.credentials_file))
+    with ctx.db() as db:
+        porting.import_inventory(db, ACTOR, ctx.vault, doc)
+    return ctx
+
+
+def creds(ctx: Context) -> list[str]:
+    with ctx.db() as db:
+        return [c.name for c in service.list_credentials(db, ACTOR).items]
+
+
+def discover(ctx: Context, lab: Any, **kw: Any) -> DiscoverySummary:
+    opts = Options(cidrs=[str(lab.state.plan.mgmt_cidr)], credentials=creds(ctx), site="lab", **kw)
+    return asyncio.run(run_discovery(ctx, ACTOR, opts))
+
+
+@pytest.fixture(scope="module")
+def first(store: Context, lab_session: Any) -> DiscoverySummary:
+    return discover(store, lab_session)
+
+
+def test_every_node_is_found_with_its_facts(first: DiscoverySummary, store: Context, lab_session: Any) -> None:
+    nodes = {n.name: n for n in lab_session.nodes}
+    assert sorted(first.devices) == sorted(nodes)
+    # Only the host's own bridge address answers without being a lab node.
+    assert [f.target for f in first.failed] == [str(next(lab_session.state.plan.mgmt_cidr.hosts()))]
+    frr_version = lab_session.vtysh("r1", "show version").split("FRRouting ")[1].split()[0]
+    with store.db() as db:
+        for name, node in nodes.items():
+            dev = service.show_device(db, ACTOR, name)
+            assert dev.mgmt_ip == str(node.mgmt_ip)
+            # Nodes that route run FRR with vtysh as their CLI (the firewall too); the rest are Linux.
+            assert dev.platform == ("frr" if node.routes else "linux"), name
+            if node.routes:
+                assert dev.os_version == frr_version
+            # Every planned data-plane address is on the interface the lab gave it.
+            found = {(i.name, a) for i in dev.interfaces for a in i.addresses}
+            for iface in node.ifaces:
+                if iface.address is not None:
+                    assert (iface.name, str(iface.address)) in found, (name, iface.name)
+
+
+def test_single_points_of_failure_name_the_stub(first: DiscoverySummary, store: Context) -> None:
+    with store.db() as db:
+        report = topology.spof(db, ACTOR)
+    devices = {c.name: c.cut_off for c in report.devices}
+    links = {c.name: c.cut_off for c in report.links}
+    assert devices["r5"] == ["h2", "r6"] or "r6" in devices["r5"]
+    assert links["r5:eth2--r6:eth1"] == ["r6"]
+    for ring in ("r1:eth1--r2:eth1", "r2:eth2--r3:eth1", "r3:eth2--r1:eth2"):
+        assert ring not in links
+
+
+def test_path_matches_traceroute(first: DiscoverySummary, store: Context, lab_session: Any) -> None:
+    with store.db() as db:
+        path = topology.compute_path(db, ACTOR, "h1", "h2")
+    assert path.complete, path.reason
+    out = lab_session.exec("h1", "traceroute", "-n", "-q", "1", "-w", "1", "-m", "16", path.destination_ip).stdout
+    from netwarden.discover.trace import parse_traceroute
+
+    with store.db() as db:
+        compared = topology.compare_with_traceroute(db, path, parse_traceroute(out))
+    assert compared.matches, compared.differences
+
+
+def test_rediscovery_records_a_fault(first: DiscoverySummary, store: Context, lab: Any) -> None:
+    lab.fault("link-down", "r5", "r6")
+    second = discover(store, lab)
+    assert "r5" in second.devices
+    with store.db() as db:
+        r5 = {i.name: i for i in service.show_device(db, ACTOR, "r5").interfaces}
+        # The fault sets the port down; SNMP reports oper status, the CLI at least admin status.
+        assert "down" in (r5["eth2"].admin_status, r5["eth2"].oper_status)
+        entries, _ = audit.list_entries(db, ACTOR, obj="r5:eth2", action="interface.update")
+        assert entries
+        changed = entries[0].changes
+        assert (
+            changed.get("admin_status", [None, None])[1] == "down"
+            or changed.get("oper_status", [None, None])[1] == "down"
+        )
+    lab.heal()
+
+
+def test_missing_node_is_marked_not_deleted(first: DiscoverySummary, store: Context, lab: Any) -> None:
+    lab.fault("node-down", "r6")
+    summary = discover(store, lab)
+    assert summary.missing == ["r6"]
+    with store.db() as db:
+        assert service.show_device(db, ACTOR, "r6").status == "missing"
+    lab.heal()
+    discover(store, lab)
+    with store.db() as db:
+        assert service.show_device(db, ACTOR, "r6").status == "active"
+
+
+def test_the_mgmt_range_is_the_only_thing_swept(lab_session: Any) -> None:
+    # Safety: discovery only sends to what it was given; the lab's management range is inside 198.18.0.0/15.
+    assert ipaddress.ip_network(str(lab_session.state.plan.mgmt_cidr)).subnet_of(ipaddress.ip_network("198.18.0.0/15"))
