@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import itertools
 import logging
 import re
 import socket
@@ -47,8 +48,10 @@ log = logging.getLogger(__name__)
 DEFAULT_CONCURRENCY = 64
 _MAX_BANNER_BYTES = 8192
 # Prompt used before the platform is known (identify_ssh): any line ending in a prompt character.
+TERMINAL_COLUMNS = 511
 GENERIC_PROMPT = r"^[^\n]{0,100}[>#$%]\s?$"
 # Failures worth another attempt: the device may have been busy or the network lossy.
+_session_ids = itertools.count(1)
 _RETRYABLE: frozenset[FailureReason] = frozenset({"timeout", "error"})
 
 
@@ -239,6 +242,19 @@ def _asyncssh_options(auth: SshAuth, sock: socket.socket) -> dict[str, Any]:
     return options
 
 
+def _widen_terminal(conn: AsyncGenericDriver) -> None:
+    """Make the pty wide before anything is typed.
+
+    scrapli asks for an 80-column pty; a command echoed past column 80 comes back with the line editor's
+    wrap artefacts (bash repeats the character at the margin), the echo no longer matches the input, and
+    the session stalls. A window-change request widens the pty for the device and its line editor alike.
+    """
+    writer = getattr(conn.transport, "stdin", None)
+    channel = getattr(writer, "channel", None)
+    if isinstance(channel, asyncssh.SSHClientChannel):
+        channel.change_terminal_size(TERMINAL_COLUMNS, 24)
+
+
 async def _raise_privilege(conn: AsyncGenericDriver, ssh: SshSpec, auth: SshAuth) -> None:
     priv = ssh.privilege
     if priv is None:
@@ -271,6 +287,10 @@ async def _run_session(
         raise
 
     async def on_open(conn: AsyncGenericDriver) -> None:
+        _widen_terminal(conn)
+        # Wait for the first prompt: typing before a shell's line editor is up garbles the echo, and scrapli
+        # then waits for an echo that never comes.
+        await conn.get_prompt()
         for setup in ssh.setup:
             await conn.send_command(setup)
         await _raise_privilege(conn, ssh, auth)
@@ -288,6 +308,7 @@ async def _run_session(
         timeout_transport=command_timeout,
         timeout_ops=command_timeout,
         on_open=on_open,
+        logging_uid=f"s{next(_session_ids)}",  # tells concurrent sessions to one host apart in debug logs
     )
     try:
         await conn.open()
