@@ -85,14 +85,23 @@ def start_lldpd(state: LabState, node: PlannedNode) -> Proc | None:
     ndir = state.node_dir(node.name)
     sock, pidfile = ndir / "lldpd.sock", ndir / "lldpd.pid"
     pidfile.unlink(missing_ok=True)
-    argv = ["lldpd", "-I", ",".join(ifaces), "-u", str(sock), "-p", str(pidfile)]
+    # Read at start-up, before the first frame: name the system (otherwise lldpd resolves the node's
+    # hostname through DNS, which the namespace cannot reach, and stalls its sends on the timeout);
+    # send every second so neighbours appear at once, but hold them 20 s so a busy machine does not
+    # age them out; name ports by interface.
+    conf = ndir / "lldpd.conf"
+    conf.write_text(
+        f"configure system hostname {node.name}\n"
+        "configure lldp tx-interval 1\n"
+        "configure lldp tx-hold 20\n"
+        "configure lldp portidsubtype ifname\n"
+    )
+    argv = ["lldpd", "-I", ",".join(ifaces), "-u", str(sock), "-p", str(pidfile), "-O", str(conf)]
+    argv += ["-m", str(node.mgmt_ip)]  # advertise the address netwarden reaches the node on
     if node.snmp:
         argv += ["-x", "-X", str(ndir / "agentx.sock")]
     netns.run(netns.in_node(node.namespace, state.uts(node.name), argv))
     netns.wait_for(lambda: sock.exists() and netns.read_pid(pidfile) is not None, 10, f"lldpd on {node.name}")
-    # Send every second so neighbours appear at once, but hold them 20 s so a busy machine does not age them out.
-    for cmd in ("configure lldp tx-interval 1", "configure lldp tx-hold 20", "configure lldp portidsubtype ifname"):
-        netns.run(["lldpcli", "-u", str(sock), *cmd.split()], check=False)
     pid = netns.read_pid(pidfile)
     assert pid is not None
     return Proc(node=node.name, name="lldpd", pid=pid, pidfile=str(pidfile))
