@@ -1,5 +1,5 @@
 """Imports every package's tables so that metadata and Alembic see them all."""
 
 from netwarden.access import models as access_models  # noqa: F401
-from netwarden.inventory import models as inventory_models  # noqa: F401
 from netwarden.discover import models as discover_models  # noqa: F401
+from netwarden.inventory import models as inventory_models  # noqa: F401

@@ -28,8 +28,9 @@ from netwarden.collect.records import (
     Route,
     RoutingNeighbour,
 )
+from tests.support.shared_data import shared_data
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "data" / "ntc-templates" / "tests"
+CORPUS = shared_data() / "ntc-templates" / "tests"
 SUPPORTED = ("cisco_ios", "cisco_nxos", "arista_eos", "juniper_junos")
 # Commands in the corpus that no platform file runs (nothing in the records needs them); (a) still checks them.
 NOT_COLLECTED = {"cisco_ios/show_inventory", "cisco_ios/show_vlan", "cisco_ios/show_ip_interface_brief"}

@@ -4,7 +4,6 @@ raises ParseError (a NetwardenError) - never another exception, never a hang."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 from netwarden.collect.parsers import PARSERS, ParseError, parse
 from netwarden.collect.parsers.registry import FACT_KINDS
 from netwarden.collect.platforms import platforms
+from tests.support.shared_data import shared_data
 
 # (parser, template) for every command of every platform file, plus the text parsers.
 PAIRS = sorted(
@@ -25,7 +25,7 @@ PAIRS = sorted(
     }
 )
 JSON_PARSERS = sorted(name for name in PARSERS if name.startswith(("frr.", "linux.")) and name != "linux.speeds")
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "data" / "ntc-templates" / "tests"
+CORPUS = shared_data() / "ntc-templates" / "tests"
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
