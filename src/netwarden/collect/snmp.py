@@ -333,7 +333,9 @@ class Session:
                     out.append((oid[size:], value))
                     last = oid
                 if not done and last == cursor:
-                    done = True
+                    # No row for this column in a truncated answer: ask again from the same place.
+                    still.append(column)
+                    continue
                 if not done:
                     if _arcs_not_after(last, cursor):
                         raise SnmpProtocolError(

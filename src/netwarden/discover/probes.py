@@ -7,6 +7,7 @@ pipeline, and gives tests one place to see what discovery asks of the network.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from netwarden.collect.records import DeviceFacts, DeviceSnapshot, TargetResult
@@ -63,7 +64,7 @@ async def snmp_snapshot(
 ) -> TargetResult[DeviceSnapshot]:
     from netwarden.collect import snmp_facts
 
-    auth = snmp_facts.SnmpAuth.from_secret(cred)
+    auth = snmp_facts.auth_from_secret(cred)
     return await snmp_facts.collect_snmp(target, auth, port=port, timeout=timeout, retries=retries, classify=classify)
 
 
@@ -99,7 +100,15 @@ def classify(facts: DeviceFacts) -> DeviceFacts:
     name = identify(sys_object_id=facts.sys_object_id, sys_descr=facts.sys_descr)
     if name is None:
         return facts
-    return facts.model_copy(update={"platform": name, "vendor": facts.vendor or get_platform(name).vendor})
+    spec = get_platform(name)
+    update = {"platform": name, "vendor": facts.vendor or spec.vendor}
+    if not facts.os_version:
+        for pattern in spec.recognise.descr_version:
+            found = re.search(pattern, facts.sys_descr)
+            if found and found.groupdict().get("version"):
+                update["os_version"] = found.group("version")
+                break
+    return facts.model_copy(update=update)
 
 
 def bare_snapshot(target: str, ports: list[int]) -> DeviceSnapshot:
@@ -121,6 +130,9 @@ def merge(base: DeviceSnapshot, extra: DeviceSnapshot) -> DeviceSnapshot:
             update[kind] = getattr(extra, kind)
     facts = base.facts
     fill = {k: getattr(extra.facts, k) for k in ("vendor", "model", "serial", "os_version") if not getattr(facts, k)}
+    # sysDescr often names only the release ("8.4"); the CLI's own "show version" is more precise ("8.4.4").
+    if facts.os_version and extra.facts.os_version.startswith(facts.os_version):
+        fill["os_version"] = extra.facts.os_version
     if fill:
         update["facts"] = facts.model_copy(update=fill)
     update["warnings"] = [*base.warnings, *extra.warnings]

@@ -47,9 +47,12 @@ class Recognise(_Strict):
     ssh_banner: list[str] = Field(default_factory=list, description="regexes over the SSH identification string")
     prompt: list[str] = Field(default_factory=list, description="regexes over the CLI prompt after login")
     version_output: list[str] = Field(default_factory=list, description="regexes over the probe command's output")
+    descr_version: list[str] = Field(
+        default_factory=list, description="regexes over sysDescr with a (?P<version>...) group: the OS version"
+    )
     priority: int = Field(default=0, description="wins ties: FRR (runs on Linux) outranks Linux")
 
-    @field_validator("sys_descr", "ssh_banner", "prompt", "version_output")
+    @field_validator("sys_descr", "ssh_banner", "prompt", "version_output", "descr_version")
     @classmethod
     def _regexes(cls, values: list[str]) -> list[str]:
         return _check_regexes(values)
