@@ -66,6 +66,19 @@ def test_every_node_is_found_with_its_facts(first: DiscoverySummary, store: Cont
                     assert (iface.name, str(iface.address)) in found, (name, iface.name)
 
 
+def test_topology_equals_the_lab_topology_file(first: DiscoverySummary, store: Context, lab_session: Any) -> None:
+    """Every cable of the topology file is found through LLDP, with both ports, and nothing else."""
+    with store.db() as db:
+        topo = topology.topology(db, ACTOR)
+    physical = [lk for lk in topo.links if lk.kind == "physical"]
+    found = {frozenset({(lk.a, lk.a_port), (lk.b, lk.b_port)}) for lk in physical}
+    planned = {frozenset({(lk.a, lk.a_port), (lk.b, lk.b_port)}) for lk in lab_session.state.plan.links}
+    assert found == planned
+    assert len(physical) == len(planned)
+    assert {lk.source for lk in physical} == {"lldp"}
+    assert sorted(n.name for n in topo.nodes) == sorted(n.name for n in lab_session.nodes)
+
+
 def test_single_points_of_failure_name_the_stub(first: DiscoverySummary, store: Context) -> None:
     with store.db() as db:
         report = topology.spof(db, ACTOR)

@@ -364,7 +364,7 @@ def heal(state: LabState, timeout: float = 30) -> dict[str, Any]:
     state.faults = []
     _baseline(state)
     state.save()
-    seconds = health.wait_converged(state, timeout)
+    seconds = health.wait_converged(state, timeout, lldp=True)
     state.converged = True
     state.save()
     return {"healed": undone, "converge_seconds": round(seconds, 2)}

@@ -19,6 +19,7 @@ from typing import Any
 from netwarden.errors import LabError
 from netwarden.lab import netns
 from netwarden.lab.plan import PlannedNode
+from netwarden.lab.snmp import lldp_ifaces
 from netwarden.lab.state import LabState
 
 
@@ -103,27 +104,53 @@ def missing_adjacencies(state: LabState, node: PlannedNode) -> list[str]:
     return sorted((want_ospf - full) | (want_bgp - established))
 
 
-def _node_unconverged(state: LabState, node: PlannedNode) -> bool:
+def missing_lldp(state: LabState, node: PlannedNode) -> list[str]:
+    """Linked ports of ``node`` on which lldpd has no neighbour yet (``lldp eth1``)."""
+    linked = {lk.a_port for lk in state.plan.links if lk.a == node.name}
+    linked |= {lk.b_port for lk in state.plan.links if lk.b == node.name}
+    ports = sorted(linked & set(lldp_ifaces(node)))
+    if not ports:
+        return []
+    sock = state.node_dir(node.name) / "lldpd.sock"
+    proc = netns.run(["lldpcli", "-u", str(sock), "show", "neighbors", "-f", "keyvalue"], check=False, timeout=10)
+    seen = {line.split(".", 2)[1] for line in proc.stdout.splitlines() if line.startswith("lldp.") and "." in line[5:]}
+    return [f"lldp {port}" for port in ports if port not in seen]
+
+
+def _node_unconverged(state: LabState, node: PlannedNode, lldp: bool = False) -> bool:
+    if lldp and missing_lldp(state, node):
+        return True
+    if not node.routes:
+        return False
     return bool(missing_routes(state, node)) or bool(missing_adjacencies(state, node))
 
 
-def unconverged(state: LabState, pool: ThreadPoolExecutor | None = None) -> list[str]:
-    """Names of routers that still miss a route, an OSPF adjacency or a BGP session."""
-    routers = [n for n in state.plan.nodes if n.routes]
+def unconverged(state: LabState, pool: ThreadPoolExecutor | None = None, *, lldp: bool = False) -> list[str]:
+    """Names of routers that still miss a route, an OSPF adjacency or a BGP session.
+
+    With ``lldp``, also nodes with a linked port where LLDP has not yet seen the neighbour: discovery
+    right after ``up`` or ``heal`` then finds every link.
+    """
+    nodes = [n for n in state.plan.nodes if n.routes or lldp]
     if pool is None:
-        results = [_node_unconverged(state, n) for n in routers]
+        results = [_node_unconverged(state, n, lldp) for n in nodes]
     else:
-        results = list(pool.map(lambda n: _node_unconverged(state, n), routers))
-    return [n.name for n, bad in zip(routers, results, strict=True) if bad]
+        results = list(pool.map(lambda n: _node_unconverged(state, n, lldp), nodes))
+    return [n.name for n, bad in zip(nodes, results, strict=True) if bad]
 
 
-def wait_converged(state: LabState, timeout: float, progress: Callable[[int, int], None] | None = None) -> float:
-    """Poll until every router has every route; returns the seconds it took. LabError on timeout."""
+def wait_converged(
+    state: LabState, timeout: float, progress: Callable[[int, int], None] | None = None, *, lldp: bool = False
+) -> float:
+    """Poll until every router has every route (and, with ``lldp``, every LLDP neighbour is seen).
+
+    Returns the seconds it took; LabError on timeout.
+    """
     start = time.monotonic()
-    total = sum(1 for n in state.plan.nodes if n.routes)
+    total = sum(1 for n in state.plan.nodes if n.routes or lldp)
     with ThreadPoolExecutor(max_workers=8) as pool:
         while True:
-            left = unconverged(state, pool)
+            left = unconverged(state, pool, lldp=lldp)
             if progress:
                 progress(total - len(left), total)
             if not left:
@@ -131,6 +158,7 @@ def wait_converged(state: LabState, timeout: float, progress: Callable[[int, int
             if time.monotonic() - start > timeout:
                 first = state.plan.node(left[0])
                 what = [str(p) for p in missing_routes(state, first)][:4] + missing_adjacencies(state, first)[:4]
+                what += missing_lldp(state, first)[:4] if lldp else []
                 raise LabError(
                     f"routing did not converge within {timeout:.0f} s (not converged: {', '.join(left[:8])}; "
                     f"{first.name} misses {', '.join(what) or 'nothing now'}); see 'netwarden lab status'"

@@ -154,7 +154,10 @@ def _build(state: LabState, fast: bool, traffic: bool, timeout: float, progress:
     routers = sum(1 for n in nodes if n.routes)
     progress(f"routing convergence (0/{routers} routers)", 3, total)
     seconds = health.wait_converged(
-        state, timeout, lambda done, all_: progress(f"routing convergence ({done}/{all_} routers)", 3, total)
+        state,
+        timeout,
+        lambda done, all_: progress(f"routing and LLDP convergence ({done}/{all_} nodes)", 3, total),
+        lldp=True,
     )
     state.converged, state.converge_seconds = True, round(seconds, 2)
     if traffic:
