@@ -149,7 +149,16 @@ def ezsnmp_sample(targets: list[str], port: int, community: str) -> tuple[float,
     counts: dict[str, int] = {}
     cpu0 = time.process_time()
     for host in targets:
-        session = Session(hostname=host, port_number=str(port), version="2", community=community, timeout="10")
+        session = Session(
+            hostname=host,
+            port_number=str(port),
+            version="2c",
+            community=community,
+            timeout="10",
+            retries="2",
+            set_max_repeaters_to_num="25",
+            print_oids_numerically=True,
+        )
         n = len(session.get(SYSTEM))
         for table in TABLES:
             n += len(session.bulk_walk([table]))
