@@ -16,13 +16,22 @@ if [ ! -f "$DATA/.netwarden-store" ]; then
     .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))' > "$PASSWORD_FILE"
     chmod 600 "$PASSWORD_FILE"
     "$NW" user passwd admin < "$PASSWORD_FILE" > /dev/null
-    "$NW" import examples/inventory.yml
 fi
 
 if [ "$(id -u)" = 0 ]; then
-    "$NW" lab up || echo "warning: the lab did not come up; the console still starts (see 'netwarden lab status')" >&2
+    # lab up stores the lab's credentials and sites in the store; discovery then finds every node,
+    # files it under the site its sysLocation names, and draws the links LLDP sees.
+    if "$NW" lab up; then
+        CIDR="$("$NW" lab status --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["mgmt_cidr"])')"
+        "$NW" discover "$CIDR" --credential lab-snmp --credential lab-ssh --site lab \
+            || echo "warning: discovery of the lab failed; see the message above" >&2
+    else
+        echo "warning: the lab did not come up; the console still starts (see 'netwarden lab status')" >&2
+    fi
 else
-    echo "note: not root, so the lab network is not started (it needs CAP_NET_ADMIN)" >&2
+    echo "note: not root, so the lab network is not started (it needs CAP_NET_ADMIN);" \
+         "the console shows the example inventory instead" >&2
+    "$NW" device list --json | grep -q '"name"' || "$NW" import examples/inventory.yml
 fi
 
 cat <<MSG

@@ -15,6 +15,7 @@ from netwarden.collect.records import DeviceFacts, DeviceSnapshot, InterfaceFact
 from netwarden.context import Context
 from netwarden.discover import sync, topology
 from netwarden.inventory import service
+from netwarden.inventory.schemas import SiteIn
 from tests.conftest import ADMIN, VIEWER
 
 # device -> [(iface, address)], links as (a, a_port, b, b_port, subnet)
@@ -195,3 +196,24 @@ def test_path_from_routing_tables_and_traceroute_comparison(ctx: Context) -> Non
         assert not stuck.complete and "r3 has no route to 10.0.56.2" in stuck.reason
         with pytest.raises(Exception, match="neither an IP address nor a known device"):
             topology.compute_path(db, VIEWER, "h1", "nowhere")
+
+
+def test_new_devices_join_the_site_their_location_names(ctx: Context) -> None:
+    with ctx.db() as db:
+        for name in ("hq", "branch", "branch-east", "lab"):
+            service.add_site(db, ADMIN, SiteIn(name=name))
+        assert sync.site_for(db, "netwarden lab x, site hq", "lab") == "hq"
+        assert sync.site_for(db, "Rack 4, Branch-East office", "lab") == "branch-east"
+        assert sync.site_for(db, "somewhere else", "lab") == "lab"
+        assert sync.site_for(db, "", "lab") == "lab"
+    snaps = snapshots()
+    snaps[0] = snaps[0].model_copy(update={"facts": snaps[0].facts.model_copy(update={"location": "lab, site branch"})})
+    discover(ctx, snaps)
+    with ctx.db() as db:
+        assert service.show_device(db, VIEWER, "r1").site == "branch"
+        assert service.show_device(db, VIEWER, "r2").site == "lab"
+    # A known device keeps its site even when its location says otherwise.
+    snaps[1] = snaps[1].model_copy(update={"facts": snaps[1].facts.model_copy(update={"location": "site hq"})})
+    discover(ctx, snaps)
+    with ctx.db() as db:
+        assert service.show_device(db, VIEWER, "r2").site == "lab"

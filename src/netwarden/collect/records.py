@@ -95,6 +95,7 @@ class DeviceFacts(_Record):
     platform: str = Field(default="", description="netwarden platform name, e.g. cisco_ios, frr, linux")
     sys_object_id: str = ""
     sys_descr: str = ""
+    location: str = Field(default="", description="where the device says it is (SNMP sysLocation)")
 
 
 class InterfaceFacts(_Record):

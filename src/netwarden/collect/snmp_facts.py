@@ -45,6 +45,7 @@ SYSTEM: Final = {
     "object_id": "1.3.6.1.2.1.1.2.0",
     "uptime": "1.3.6.1.2.1.1.3.0",
     "name": "1.3.6.1.2.1.1.5.0",
+    "location": "1.3.6.1.2.1.1.6.0",
 }
 _IF = "1.3.6.1.2.1.2.2.1."
 _IFX = "1.3.6.1.2.1.31.1.1.1."
@@ -169,6 +170,7 @@ def snapshot_from(
         sys_descr=_text(system.get(SYSTEM["descr"])),
         sys_object_id=_oid(system.get(SYSTEM["object_id"])),
         uptime=_uptime(system.get(SYSTEM["uptime"])),
+        location=_text(system.get(SYSTEM["location"])),
         **_entity(columns),
     )
     if classify is not None:

@@ -52,8 +52,30 @@ def _ensure_site(db: Session, actor: Actor, site: str) -> None:
         service.add_site(db, actor, SiteIn(name=site, description="created by discovery"))
 
 
+def site_for(db: Session, location: str, default: str) -> str:
+    """The site a new device joins: a known site named in its location (sysLocation), else ``default``.
+
+    "site NAME" in the location wins ("Lab, site hq, rack 4" -> ``hq``); otherwise any known site
+    other than ``default`` standing as a word of the location, the longest first (so "branch-east"
+    beats "branch").
+    """
+    if not location:
+        return default
+    known = {n.lower(): n for n in db.scalars(select(Site.name))}
+    said = re.search(r"\bsite[\s:=]+([\w.-]+)", location, re.IGNORECASE)
+    if said and said.group(1).lower() in known:
+        return known[said.group(1).lower()]
+    words = {w.lower() for w in re.findall(r"[\w.-]+", location)}
+    names = [known[w] for w in words & known.keys() if known[w] != default]
+    return max(names, key=len) if names else default
+
+
 def upsert_snapshot(db: Session, actor: Actor, snap: DeviceSnapshot, *, site: str = "discovered") -> SyncResult:
-    """Create or update the device a snapshot describes, with its interfaces, addresses and observations."""
+    """Create or update the device a snapshot describes, with its interfaces, addresses and observations.
+
+    A new device joins the site its location names (see :func:`site_for`), else ``site``; a known
+    device keeps the site it has (people move devices between sites, discovery does not).
+    """
     facts = snap.facts
     platform = facts.platform if facts.platform in KNOWN_PLATFORMS else "generic"
     dev = _find_device(db, snap)
@@ -62,6 +84,7 @@ def upsert_snapshot(db: Session, actor: Actor, snap: DeviceSnapshot, *, site: st
         name = safe_name(facts.hostname, fallback=f"device-{snap.target}")
         if db.scalar(select(Device.id).where(Device.name == name)) is not None:
             name = f"{name}-{snap.target}"
+        site = site_for(db, facts.location, site)
         _ensure_site(db, actor, site)
         service.add_device(
             db,

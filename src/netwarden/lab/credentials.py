@@ -75,4 +75,19 @@ def store(state: LabState, data_dir: Path | None) -> list[str]:
         for entry in entries(state):
             upsert_credential(db, cli_actor(), ctx.vault, CredentialIn.model_validate(entry))
             stored.append(str(entry["name"]))
+        _add_sites(db, state)
     return stored
+
+
+def _add_sites(db: Any, state: LabState) -> None:
+    """The lab's sites, so that discovery files each node under the site its sysLocation names."""
+    from netwarden.access.schemas import cli_actor
+    from netwarden.errors import AlreadyExists
+    from netwarden.inventory import service
+    from netwarden.inventory.schemas import SiteIn
+
+    for site in sorted({n.site for n in state.plan.nodes if n.site}):
+        try:
+            service.add_site(db, cli_actor(), SiteIn(name=site, description=f"netwarden lab {state.prefix}"))
+        except AlreadyExists:
+            continue
