@@ -72,22 +72,29 @@ class TargetSet:
 
     networks: tuple[Network, ...]
     hosts_only: bool = True
+    # Addresses named one by one: never trimmed by ``hosts_only``, even when they sit side by side
+    # and would merge into a block whose first or last address is one of them.
+    exact: tuple[Network, ...] = ()
+
+    def _all(self) -> Iterator[tuple[Network, bool]]:
+        yield from ((n, self.hosts_only) for n in self.networks)
+        yield from ((n, False) for n in self.exact)
 
     @property
     def total(self) -> int:
         """How many addresses iteration yields."""
-        return sum(end - first for first, end in (_bounds(n, self.hosts_only) for n in self.networks))
+        return sum(end - first for first, end in (_bounds(n, trim) for n, trim in self._all()))
 
     @property
     def families(self) -> frozenset[int]:
-        return frozenset(socket.AF_INET if n.version == 4 else socket.AF_INET6 for n in self.networks)
+        return frozenset(socket.AF_INET if n.version == 4 else socket.AF_INET6 for n, _ in self._all())
 
     def __iter__(self) -> Iterator[str]:
         # map() chains run in C: a third cheaper per address than a generator, which a /16 notices.
-        return itertools.chain.from_iterable(self._expand(net) for net in self.networks)
+        return itertools.chain.from_iterable(self._expand(net, trim) for net, trim in self._all())
 
-    def _expand(self, net: Network) -> Iterator[str]:
-        first, end = _bounds(net, self.hosts_only)
+    def _expand(self, net: Network, trim: bool) -> Iterator[str]:
+        first, end = _bounds(net, trim)
         if net.version == 4:
             return map(socket.inet_ntoa, map(_PACK4, range(first, end)))
         return map(_ntop6, map(_pack6, range(first, end)))
@@ -102,6 +109,25 @@ def _pack6(value: int) -> bytes:
 
 def _ntop6(packed: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET6, packed)
+
+
+def _target_set(v4: list[ipaddress.IPv4Network], v6: list[ipaddress.IPv6Network], hosts_only: bool) -> TargetSet:
+    """Merge overlapping ranges; keep single addresses apart when ``hosts_only`` would trim them."""
+    if not hosts_only:
+        return TargetSet((*ipaddress.collapse_addresses(v4), *ipaddress.collapse_addresses(v6)), False)
+    ranges4 = list(ipaddress.collapse_addresses(n for n in v4 if n.prefixlen < 32))
+    ranges6 = list(ipaddress.collapse_addresses(n for n in v6 if n.prefixlen < 128))
+    ranges: list[Network] = [*ranges4, *ranges6]
+    spans = [(*_bounds(n, True), n.version) for n in ranges]
+
+    def covered(net: Network) -> bool:
+        value = int(net.network_address)
+        return any(v == net.version and first <= value < end for first, end, v in spans)
+
+    singles4 = [n for n in v4 if n.prefixlen == 32 and not covered(n)]
+    singles6 = [n for n in v6 if n.prefixlen == 128 and not covered(n)]
+    exact: list[Network] = [*ipaddress.collapse_addresses(singles4), *ipaddress.collapse_addresses(singles6)]
+    return TargetSet(tuple(ranges), True, tuple(exact))
 
 
 def parse_targets(
@@ -136,8 +162,8 @@ def parse_targets(
             v4.append(net)
         else:
             v6.append(net)
-    networks: tuple[Network, ...] = (*ipaddress.collapse_addresses(v4), *ipaddress.collapse_addresses(v6))
-    targets = TargetSet(networks, hosts_only)
+    targets = _target_set(v4, v6, hosts_only)
+    networks = (*targets.networks, *targets.exact)
     total = targets.total
     shown = ", ".join(str(n) for n in networks[:3]) + (", ..." if len(networks) > 3 else "")
     if total > HARD_MAX_ADDRESSES:

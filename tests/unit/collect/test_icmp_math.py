@@ -297,3 +297,16 @@ def test_truncated_errors_never_raise(cut: bytes) -> None:
     whole = _v4_error(3, 1, "10.1.2.3", 0x4242, 7)
     for end in range(len(whole)):
         parse_raw_error(whole[:end] + cut, socket.AF_INET, 0x4242, "x")
+
+
+@given(st.sets(st.integers(0, 63), min_size=1, max_size=64))
+def test_addresses_named_one_by_one_are_all_swept(offsets: set[int]) -> None:
+    """Neighbouring single addresses merge into blocks, but hosts_only never trims one that was named."""
+    named = [f"10.9.0.{o}" for o in sorted(offsets)]
+    assert sorted(parse_targets(named), key=lambda a: int(a.rsplit(".", 1)[1])) == named
+
+
+def test_a_named_broadcast_is_swept_beside_its_range() -> None:
+    targets = parse_targets(["10.0.0.0/30", "10.0.0.3", "10.0.0.1"])
+    assert list(targets) == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    assert targets.total == 3
