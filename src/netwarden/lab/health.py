@@ -105,9 +105,15 @@ def missing_adjacencies(state: LabState, node: PlannedNode) -> list[str]:
 
 
 def missing_lldp(state: LabState, node: PlannedNode) -> list[str]:
-    """Linked ports of ``node`` on which lldpd has no neighbour yet (``lldp eth1``)."""
-    linked = {lk.a_port for lk in state.plan.links if lk.a == node.name}
-    linked |= {lk.b_port for lk in state.plan.links if lk.b == node.name}
+    """Linked ports of ``node`` on which lldpd has no neighbour yet (``lldp eth1``).
+
+    Only links with lldpd at both ends count (a node can turn LLDP off in the topology file).
+    """
+    if not node.lldp:
+        return []
+    talks = {n.name for n in state.plan.nodes if n.lldp}
+    linked = {lk.a_port for lk in state.plan.links if lk.a == node.name and lk.b in talks}
+    linked |= {lk.b_port for lk in state.plan.links if lk.b == node.name and lk.a in talks}
     ports = sorted(linked & set(lldp_ifaces(node)))
     if not ports:
         return []
