@@ -135,3 +135,38 @@ def test_missing_node_is_marked_not_deleted(first: DiscoverySummary, store: Cont
 def test_the_mgmt_range_is_the_only_thing_swept(lab_session: Any) -> None:
     # Safety: discovery only sends to what it was given; the lab's management range is inside 198.18.0.0/15.
     assert ipaddress.ip_network(str(lab_session.state.plan.mgmt_cidr)).subnet_of(ipaddress.ip_network("198.18.0.0/15"))
+
+
+def _within(lab: Any, start: str, depth: int) -> set[str]:
+    """Nodes at most ``depth`` LLDP hops from ``start`` in the lab's plan."""
+    adjacent: dict[str, set[str]] = {}
+    for lk in lab.state.plan.links:
+        adjacent.setdefault(lk.a, set()).add(lk.b)
+        adjacent.setdefault(lk.b, set()).add(lk.a)
+    seen, frontier = {start}, {start}
+    for _ in range(depth):
+        frontier = {n for f in frontier for n in adjacent.get(f, set())} - seen
+        seen |= frontier
+    return seen
+
+
+def test_neighbour_crawl_follows_lldp_to_the_depth_and_allow_list(
+    lab_session: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    ctx = Context.create(data_dir=tmp_path_factory.mktemp("crawl"))
+    doc = porting.load_document(Path(lab_session.state.credentials_file))
+    with ctx.db() as db:
+        porting.import_inventory(db, ACTOR, ctx.vault, doc)
+    r1 = str(lab_session.node("r1").mgmt_ip)
+
+    def crawl(depth: int, allow: list[str]) -> DiscoverySummary:
+        opts = Options(cidrs=[r1], credentials=creds(ctx), site="lab", follow_neighbours=True, depth=depth, allow=allow)
+        return asyncio.run(run_discovery(ctx, ACTOR, opts))
+
+    mgmt = str(lab_session.state.plan.mgmt_cidr)
+    assert crawl(0, [mgmt]).devices == ["r1"]
+    two = crawl(2, [mgmt])
+    assert set(two.devices) == _within(lab_session, "r1", 2)
+    assert two.neighbours_followed > 0
+    # Outside the allow-list nothing is crawled, however deep.
+    assert crawl(5, [f"{r1}/32"]).devices == ["r1"]
