@@ -43,7 +43,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("dashboard", "Dashboard", "/"),
     NavItem("devices", "Devices", "/devices"),
-    NavItem("map", "Map", "/map", False, blurb="The topology map of sites, devices and links, coloured by state."),
+    NavItem("map", "Map", "/map", blurb="The topology map of sites, devices and links, coloured by state."),
     NavItem("monitoring", "Monitoring", "/monitoring", False, blurb="Polling, interface graphs, SLA probes."),
     NavItem("alerts", "Alerts", "/alerts", False, blurb="Open alerts with their root cause and impact."),
     NavItem("configs", "Configs", "/configs", False, blurb="Config backups, diffs, compliance and ACL analysis."),
