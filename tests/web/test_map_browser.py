@@ -198,6 +198,10 @@ def test_search_finds_and_centres_a_device(page: Page, small: MapServer) -> None
     box = _js(page, "const b = cy.getElementById('d:cloud-gw').renderedBoundingBox(); return [b.x1, b.x2, b.y1, b.y2];")
     width, height = _js(page, "return [cy.width(), cy.height()];")
     assert box[0] < width / 2 < box[1] and box[2] < height / 2 < box[3]
+    # ?focus= does the same on load, for links from other pages.
+    page.goto(small.url + "/map?focus=br-sw")
+    _wait_ready(page)
+    assert page.inner_text("#panel-title .panel-name") == "br-sw"
     page.fill("#map-search", "no-such-box")
     page.press("#map-search", "Enter")
     assert "No device or site matches" in page.inner_text("#map-status")
