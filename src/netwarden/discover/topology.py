@@ -148,7 +148,12 @@ def graph(
 
 
 def spof(db: Session, actor: Actor) -> SpofReport:
-    """Devices and links whose loss cuts devices off from the rest, with what they cut off."""
+    """Devices and links whose loss cuts devices off from the rest, with what they cut off.
+
+    "Cut off" counts only devices that were connected to the failed device or link: within its
+    connected part of the network, everything outside the largest piece left standing (ties: the
+    piece holding the alphabetically first name). One depth-first pass per part finds them all.
+    """
     require(actor, Role.viewer, "read the topology")
     data = _load(db)
     topo = Topology(nodes=topology(db, actor).nodes, links=[lk for lk in data.links])
@@ -156,33 +161,88 @@ def spof(db: Session, actor: Actor) -> SpofReport:
     site_of = {n.name: n.site for n in topo.nodes}
     simple: nx.Graph[str] = nx.Graph(g)
     device_cuts = []
-    for node in sorted(nx.articulation_points(simple)):
-        cut = _cut_off(simple, removed_node=node)
-        device_cuts.append(CutPoint(kind="device", name=node, cut_off=cut, sites=sorted({site_of[c] for c in cut})))
     link_cuts = []
-    for u, v in sorted(tuple(sorted(e)) for e in nx.bridges(simple)):
-        if g.number_of_edges(u, v) > 1:
-            continue  # parallel links: redundant
-        edge = next(iter(g.get_edge_data(u, v).values()))
-        cut = _cut_off(simple, removed_edge=(u, v))
-        label = f"{edge['a']}:{edge['a_port']}--{edge['b']}:{edge['b_port']}"
-        link_cuts.append(CutPoint(kind="link", name=label, cut_off=cut, sites=sorted({site_of[c] for c in cut})))
+    for part in sorted((sorted(c) for c in nx.connected_components(simple)), key=lambda c: c[0]):
+        if len(part) < 2:
+            continue
+        nodes, edges = _cuts(simple, part)
+        for node, cut in nodes.items():
+            device_cuts.append(CutPoint(kind="device", name=node, cut_off=cut, sites=sorted({site_of[c] for c in cut})))
+        for (u, v), cut in edges.items():
+            if g.number_of_edges(u, v) > 1:
+                continue  # parallel links: redundant
+            edge = next(iter(g.get_edge_data(u, v).values()))
+            label = f"{edge['a']}:{edge['a_port']}--{edge['b']}:{edge['b_port']}"
+            link_cuts.append(CutPoint(kind="link", name=label, cut_off=cut, sites=sorted({site_of[c] for c in cut})))
     device_cuts.sort(key=lambda c: (-len(c.cut_off), c.name))
     link_cuts.sort(key=lambda c: (-len(c.cut_off), c.name))
     return SpofReport(devices=device_cuts, links=link_cuts)
 
 
-def _cut_off(
-    g: nx.Graph[str], removed_node: str | None = None, removed_edge: tuple[str, str] | None = None
-) -> list[str]:
-    """Devices outside the largest remaining component (ties: the one holding the alphabetically first node)."""
-    h = g.copy()
-    if removed_node is not None:
-        h.remove_node(removed_node)
-    if removed_edge is not None:
-        h.remove_edge(*removed_edge)
-    parts = sorted((sorted(c) for c in nx.connected_components(h)), key=lambda c: (-len(c), c[0]))
-    return sorted(n for part in parts[1:] for n in part)
+def _cuts(g: nx.Graph[str], part: list[str]) -> tuple[dict[str, list[str]], dict[tuple[str, str], list[str]]]:
+    """Articulation points and bridges of one connected part, each with the devices it cuts off.
+
+    Tarjan's low-link over an iterative DFS; a subtree is a slice of the preorder, so each piece
+    a failure leaves is read off without copying the graph.
+    """
+    root = part[0]
+    tin: dict[str, int] = {root: 0}
+    low: dict[str, int] = {root: 0}
+    order = [root]
+    size: dict[str, int] = {}
+    children: dict[str, list[str]] = {root: []}
+    parent: dict[str, str | None] = {root: None}
+    stack = [(root, iter(sorted(g[root])))]
+    while stack:
+        node, neighbours = stack[-1]
+        advanced = False
+        for nxt in neighbours:
+            if nxt not in tin:
+                tin[nxt] = low[nxt] = len(order)
+                order.append(nxt)
+                parent[nxt] = node
+                children[nxt] = []
+                children[node].append(nxt)
+                stack.append((nxt, iter(sorted(g[nxt]))))
+                advanced = True
+                break
+            if nxt != parent[node]:
+                low[node] = min(low[node], tin[nxt])
+        if advanced:
+            continue
+        stack.pop()
+        size[node] = 1 + sum(size[c] for c in children[node])
+        up = parent[node]
+        if up is not None:
+            low[up] = min(low[up], low[node])
+
+    def subtree(c: str) -> list[str]:
+        return order[tin[c] : tin[c] + size[c]]
+
+    def cut_off(pieces: list[list[str]]) -> list[str]:
+        ranked = sorted(pieces, key=lambda p: (-len(p), min(p)))
+        return sorted(n for p in ranked[1:] for n in p)
+
+    nodes: dict[str, list[str]] = {}
+    edges: dict[tuple[str, str], list[str]] = {}
+    total = len(order)
+    for node in order:
+        split = [c for c in children[node] if low[c] >= tin[node]]
+        if node == root:
+            split = children[node] if len(children[node]) > 1 else []
+        if split:
+            pieces = [subtree(c) for c in split]
+            rest = total - 1 - sum(len(p) for p in pieces)
+            if rest:
+                inside = set().union(*pieces) | {node}
+                pieces.append([n for n in order if n not in inside])
+            nodes[node] = cut_off(pieces)
+        for c in children[node]:
+            if low[c] > tin[node]:
+                below = subtree(c)
+                inside = set(below)
+                edges[(min(node, c), max(node, c))] = cut_off([below, [n for n in order if n not in inside]])
+    return nodes, dict(sorted(edges.items()))
 
 
 # ---------------------------------------------------------------- export
