@@ -217,3 +217,20 @@ def test_new_devices_join_the_site_their_location_names(ctx: Context) -> None:
     discover(ctx, snaps)
     with ctx.db() as db:
         assert service.show_device(db, VIEWER, "r2").site == "lab"
+
+
+def test_tunnels_are_marked_in_the_topology(ctx: Context) -> None:
+    snaps = snapshots()
+    # Lab-style tunnel names ("<prefix>-wg0a") are tunnels too.
+    for i, snap in enumerate(snaps):
+        renamed = [
+            f.model_copy(update={"name": "nwlab-wg0a", "kind": "other"}) if f.name == "wg0" else f
+            for f in snap.interfaces
+        ]
+        snaps[i] = snap.model_copy(update={"interfaces": renamed})
+    discover(ctx, snaps)
+    with ctx.db() as db:
+        links = topology.topology(db, VIEWER).links
+    tunnels = [lk for lk in links if lk.tunnel]
+    assert [(lk.a, lk.b, lk.subnet) for lk in tunnels] == [("r2", "r5", "10.254.0.0/30")]
+    assert not any(lk.tunnel for lk in links if lk.kind == "physical")

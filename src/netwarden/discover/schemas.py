@@ -56,6 +56,7 @@ class TopoLink(BaseModel):
     kind: str = Field(description="physical (LLDP/CDP/manual) or l3 (shared subnet)")
     source: str = ""
     subnet: str | None = None
+    tunnel: bool = Field(default=False, description="an overlay (VPN, GRE...) riding over other links")
 
 
 class Topology(BaseModel):

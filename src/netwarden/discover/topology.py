@@ -15,6 +15,7 @@ Edges come from two places:
 from __future__ import annotations
 
 import ipaddress
+import re
 import shutil
 import subprocess
 from collections import defaultdict
@@ -35,12 +36,13 @@ from netwarden.inventory.models import Device, Interface, IPAddress, Link
 
 # Interface kinds and name prefixes that are overlays (see the module docstring).
 TUNNEL_KINDS = frozenset({"tunnel", "vpn", "wireguard", "gre", "ipsec"})
-TUNNEL_PREFIXES = ("wg", "tun", "gre", "ipsec", "vti", "Tunnel")
+# wg0, tun1, gre2, ipsec0, vti3, Tunnel10, and the same after a prefix (the lab's "nwlab-wg0a")
+TUNNEL_NAME = re.compile(r"(^|[-_.])(wg|tun|gre|ipsec|vti)\d|^Tunnel\d", re.IGNORECASE)
 MAX_HOPS = 32
 
 
 def _is_tunnel(iface: Interface) -> bool:
-    return iface.kind in TUNNEL_KINDS or iface.name.startswith(TUNNEL_PREFIXES)
+    return iface.kind in TUNNEL_KINDS or TUNNEL_NAME.search(iface.name) is not None
 
 
 @dataclass
@@ -92,6 +94,7 @@ def _load(db: Session) -> _Data:
                         kind="l3",
                         source="l3",
                         subnet=subnet,
+                        tunnel=tunnel,
                     )
                 )
                 if tunnel:

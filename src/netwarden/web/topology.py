@@ -56,6 +56,7 @@ class MapEdge(BaseModel):
     b_port: str
     kind: str = Field(description="physical or l3")
     subnet: str | None = None
+    tunnel: bool = False
 
 
 class MapSite(BaseModel):
@@ -126,7 +127,16 @@ def map_edges(links: list[TopoLink]) -> list[MapEdge]:
         edge_id = _edge_id(lk)
         edges.setdefault(
             edge_id,
-            MapEdge(id=edge_id, a=lk.a, a_port=lk.a_port, b=lk.b, b_port=lk.b_port, kind=lk.kind, subnet=lk.subnet),
+            MapEdge(
+                id=edge_id,
+                a=lk.a,
+                a_port=lk.a_port,
+                b=lk.b,
+                b_port=lk.b_port,
+                kind=lk.kind,
+                subnet=lk.subnet,
+                tunnel=lk.tunnel,
+            ),
         )
     return list(edges.values())
 

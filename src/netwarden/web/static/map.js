@@ -186,8 +186,8 @@
       const vb = visibleOf(e.b);
       if (va === vb) continue;
       if (va.startsWith("d:") && vb.startsWith("d:")) {
-        out.push({ group: "edges", data: { id: "e:" + e.id, source: va, target: vb, kind: e.kind, link: e.id },
-          classes: "link " + e.kind });
+        out.push({ group: "edges", data: { id: "e:" + e.id, source: va, target: vb, kind: e.kind, link: e.id,
+          label: e.tunnel ? "VPN" : "" }, classes: "link " + e.kind + (e.tunnel ? " tunnel" : "") });
         continue;
       }
       const key = va < vb ? va + "\u0000" + vb : vb + "\u0000" + va;
@@ -406,8 +406,8 @@
 
   function style() {
     return [
-      { selector: "node", style: { label: "data(label)", "font-size": 10, color: "#1b2330",
-        "text-outline-color": "#fbfcfd", "text-outline-width": 2, "min-zoomed-font-size": 6,
+      { selector: "node", style: { label: "data(label)", "font-size": 12, color: "#1b2330",
+        "text-outline-color": "#fbfcfd", "text-outline-width": 2, "min-zoomed-font-size": 4,
         "background-color": "data(colour)", width: 20, height: 20, "border-width": 1, "border-color": "#ffffff",
         "text-valign": "bottom", "text-margin-y": 3 } },
       { selector: "node.site.closed", style: { shape: "round-rectangle", width: "data(size)", height: "data(size)",
@@ -419,6 +419,9 @@
         "text-margin-y": -4, padding: 18 } },
       { selector: "edge", style: { width: 1.6, "line-color": "#8796aa", "curve-style": "bezier" } },
       { selector: "edge.l3", style: { "line-style": "dashed", "line-color": "#7b61c9" } },
+      { selector: "edge.tunnel", style: { "line-style": "dotted", width: 3, "line-color": "#0f9d8a", label: "data(label)",
+        "font-size": 10, color: "#0f6d62", "text-background-color": "#ffffff", "text-background-opacity": 0.85,
+        "text-background-padding": 2 } },
       { selector: "edge.folded", style: { width: "mapData(count, 1, 40, 2, 9)", label: "data(label)", "font-size": 10,
         color: "#3b4656", "text-background-color": "#ffffff", "text-background-opacity": 0.85,
         "text-background-padding": 2 } },
@@ -429,6 +432,17 @@
       { selector: ":selected", style: { "overlay-color": "#2f7de1", "overlay-opacity": 0.28, "overlay-padding": 7 } },
       { selector: ":parent:selected", style: { "overlay-opacity": 0.06 } },
     ];
+  }
+
+  // A small network fitted to the view is zoomed out; grow device labels and dots so that names
+  // stay readable on screen (large networks keep the default and show names when zoomed in).
+  function readableLabels(cy) {
+    const zoom = cy.zoom();
+    if (zoom >= 1 || state.data.nodes.length > 150) return;
+    const scale = Math.min(2.5, 1 / zoom);
+    cy.style().selector("node.device").style({ "font-size": 12 * scale, width: 20 * Math.sqrt(scale),
+      height: 20 * Math.sqrt(scale) }).selector("node.site.open, :parent").style({ "font-size": 13 * scale })
+      .selector("edge.tunnel").style({ "font-size": 10 * scale }).update();
   }
 
   function draw() {
@@ -444,6 +458,7 @@
     cy.add(elements);
     positionAll();
     cy.fit(undefined, 40);
+    readableLabels(cy);
     $("map-collapse").hidden = !state.grouped;
     cy.on("tap", onTap);
     cy.on("dbltap", "node.device", (evt) => openDevicePage(evt.target.data("name")));
