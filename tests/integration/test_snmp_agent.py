@@ -318,3 +318,32 @@ def test_one_bad_agent_does_not_stop_the_others(agent: tuple[str, int]) -> None:
 def test_session_repr_hides_secrets() -> None:
     assert "public" not in repr(snmp.V2c("public"))
     assert AUTH not in repr(snmp.V3("u", "sha", AUTH, "aes", PRIV))
+
+
+@pytest.mark.parametrize("kind", ["snmp-v2c", "snmp-v3"])
+def test_stored_credentials_drive_fact_collection(agent: tuple[str, int], kind: str) -> None:
+    """A credential as the store hands it to discovery: v2c community, or v3 user with auth and privacy."""
+    from pydantic import SecretStr
+
+    from netwarden.collect import snmp_facts
+    from netwarden.inventory.schemas import CredentialParams, CredentialSecret
+
+    host, port = agent
+    if kind == "snmp-v2c":
+        cred = CredentialSecret(
+            name="c", kind=kind, username="", secret=SecretStr("public"), priv_secret=None, params=CredentialParams()
+        )
+    else:
+        cred = CredentialSecret(
+            name="c",
+            kind=kind,
+            username="u256",
+            secret=SecretStr(AUTH),
+            priv_secret=SecretStr(PRIV),
+            params=CredentialParams(auth_protocol="sha256", priv_protocol="aes"),
+        )
+    r = run(snmp_facts.collect_snmp(host, snmp_facts.auth_from_secret(cred), port=port))
+    assert r.ok, r.describe()
+    assert r.value.facts.hostname == "agent-under-test"
+    assert {i.name for i in r.value.interfaces} >= {"lo"}
+    assert r.value.via == ["snmp"]
