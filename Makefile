@@ -18,7 +18,7 @@ APT_PACKAGES := python3 python3-venv python3-dev build-essential git ca-certific
 	graphviz fping nmap traceroute strongswan-starter strongswan-swanctl wireguard-tools wireguard-go \
 	dnsmasq nginx-light netcat-openbsd socat curl dnsutils
 
-.PHONY: help deps system venv test test-fast lint bench demo clean
+.PHONY: help deps system venv fleet-venv test test-fast lint bench demo clean
 
 help:
 	@sed -n '1,6p' Makefile
@@ -45,7 +45,20 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-deps: system venv
+# The simulated SNMP fleet (netwarden lab fleet) runs snmpsim from its own venv, built from
+# Debian's python3 so that the simulator can still read its interpreter after dropping to nobody.
+# cryptography gives pysnmp its SNMPv3 privacy ciphers.
+FLEET_VENV ?= /opt/netwarden/snmpsim-venv
+FLEET_PACKAGES := snmpsim==1.2.2 pysmi cryptography
+
+$(FLEET_VENV)/.installed-snmpsim-1.2.2: | system
+	/usr/bin/python3 -m venv $(FLEET_VENV)
+	$(FLEET_VENV)/bin/pip install -q $(FLEET_PACKAGES)
+	touch $@
+
+fleet-venv: $(FLEET_VENV)/.installed-snmpsim-1.2.2
+
+deps: system venv fleet-venv
 
 test: deps
 	@bash scripts/run-tests.sh $(PYTEST_ARGS)
