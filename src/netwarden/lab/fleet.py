@@ -160,6 +160,7 @@ class FleetState(BaseModel):
     started: str | None = None
     up_seconds: float | None = None
     credentials_file: str | None = None
+    credentials_stored: list[str] = []
 
     def public(self) -> dict[str, Any]:
         """The JSON shape of ``netwarden lab fleet ... --json`` (no keys)."""
@@ -172,7 +173,8 @@ class FleetState(BaseModel):
             "kinds": self.kinds,
             "targets": [{"address": t.address, "kind": t.kind, "name": t.name} for t in self.targets],
             "up_seconds": self.up_seconds,
-            "credentials": [CREDENTIAL_V2C, CREDENTIAL_V3] if self.devices else [],
+            "credentials_file": self.credentials_file,
+            "credentials_stored": self.credentials_stored,
         }
 
     def save(self) -> None:
@@ -403,6 +405,9 @@ def fleet_up(
             stored = _store_credentials(state, data_dir)
             if stored:
                 log.info("fleet credentials stored as %s", ", ".join(stored))
+                state.credentials_stored = stored
+                with _locked():
+                    state.save()
         except Exception as exc:  # the fleet is up; a store problem must not tear it down
             log.warning("could not store the fleet credentials: %s", exc)
     return state
