@@ -205,7 +205,7 @@ def test_down_after_the_state_file_is_lost_and_up_after_a_crash() -> None:
         pytest.skip("a simulated fleet is already up on this machine: not touching it")
     state = fleet.fleet_up(4, store_credentials=False)
     try:
-        (fleet.fleet_dir() / "state.json").unlink()  # state lost: down must still find the process
+        fleet.state_file().unlink()  # state lost: down must still find the process
         assert fleet.fleet_down().stopped == 1
         assert _simulators() == []
 

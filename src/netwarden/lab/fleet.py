@@ -13,7 +13,7 @@ recording as ``public.snmprec`` (snmpsim maps community or v3 context ``public``
 that file name). sysName and lldpLocSysName go through the ``fleet_name`` variation
 module, so every device reports its own name.
 
-The state file (``/run/netwarden-lab/fleet/state.json``) is written before any
+The state file (``/run/netwarden-lab/fleet/fleet.json``) is written before any
 process starts and after each one, so ``fleet_down`` stops everything after a crash;
 it also sweeps simulator processes whose command line names the fleet's directory.
 """
@@ -67,6 +67,7 @@ NAMED_OIDS = ("1.3.6.1.2.1.1.5.0", "1.0.8802.1.1.2.1.3.3.0")  # sysName, lldpLoc
 PROGRAM = "snmpsim-command-responder"
 RUN_AS = ("nobody", "nogroup")
 LOCK_FILE = Path("/run/lock/netwarden-fleet.lock")
+STATE_NAME = "fleet.json"
 Progress = Callable[[str, int, int], None]
 
 
@@ -76,6 +77,11 @@ def venv_dir() -> Path:
 
 def fleet_dir() -> Path:
     return lab_state.RUN_ROOT / "fleet"
+
+
+def state_file() -> Path:
+    """Not ``state.json``: a directory of the run root holding that is taken for a lab."""
+    return fleet_dir() / STATE_NAME
 
 
 # ---------------------------------------------------------------- errors
@@ -178,7 +184,7 @@ class FleetState(BaseModel):
         }
 
     def save(self) -> None:
-        path = Path(self.run_dir) / "state.json"
+        path = Path(self.run_dir) / STATE_NAME
         tmp = path.with_suffix(".tmp")
         tmp.touch(mode=0o600)
         tmp.write_text(self.model_dump_json(indent=1))
@@ -307,7 +313,7 @@ def _locked() -> Iterator[None]:
 
 
 def _load() -> FleetState | None:
-    path = fleet_dir() / "state.json"
+    path = state_file()
     if not path.exists():
         return None
     try:
