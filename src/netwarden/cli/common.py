@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from netwarden.access.schemas import Actor, cli_actor
@@ -86,3 +88,25 @@ def read_secret(prompt: str) -> str:
         return str(typer.prompt(prompt, hide_input=True))
     line = sys.stdin.readline()
     return line.rstrip("\r\n")
+
+
+@contextmanager
+def progress_bar(enabled: bool, title: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A Rich progress bar fed by ``report(step, done, total)``; a no-op when ``enabled`` is false (--json)."""
+    if not enabled:
+        yield lambda step, done, total: None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(title, total=1)
+
+        def report(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        yield report

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from netwarden.cli import lab_fleet
-from netwarden.cli.common import DataDir, JsonOut, console, emit, print_json, table
+from netwarden.cli.common import DataDir, JsonOut, console, emit, print_json, progress_bar, table
 from netwarden.errors import InvalidInput
 from netwarden.lab import faults, netns, runner
 from netwarden.lab.state import LabState, locked, require_state
@@ -27,27 +25,6 @@ Prefix = Annotated[
     str,
     typer.Option("--prefix", envvar="NETWARDEN_LAB_PREFIX", help="Lab name prefix (namespaces are PREFIX-NODE)."),
 ]
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
-    if not enabled:
-        yield lambda step, done, total: None
-        return
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("lab up", total=1)
-
-        def report(step: str, done: int, total: int) -> None:
-            bar.update(task, description=step, completed=done, total=total)
-
-        yield report
 
 
 def _parse_syslog(value: str | None) -> tuple[ipaddress.IPv4Address, int] | None:
@@ -99,7 +76,7 @@ def up_cmd(
             mgmt = ipaddress.IPv4Network(mgmt_cidr)
         except ValueError as exc:
             raise InvalidInput(f"--mgmt-cidr {mgmt_cidr!r} is not an IPv4 network") from exc
-    with _progress(not as_json) as report:
+    with progress_bar(not as_json, "lab up") as report:
         state = runner.up(
             topo,
             prefix=prefix,

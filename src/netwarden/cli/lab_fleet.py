@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from netwarden.cli.common import DataDir, JsonOut, console, emit, table
+from netwarden.cli.common import DataDir, JsonOut, console, emit, progress_bar, table
 from netwarden.lab import fleet
 
 app = typer.Typer(
@@ -52,23 +51,8 @@ def up_cmd(
     as_json: JsonOut = False,
 ) -> None:
     """Start the simulated devices and wait until every simulator process answers SNMP."""
-    if as_json:
-        state = fleet.fleet_up(devices, timeout=timeout, data_dir=data_dir)
-    else:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("fleet up", total=1)
-
-            def report(step: str, done: int, total: int) -> None:
-                bar.update(task, description=step, completed=done, total=total)
-
-            state = fleet.fleet_up(devices, timeout=timeout, data_dir=data_dir, progress=report)
+    with progress_bar(not as_json, "fleet up") as report:
+        state = fleet.fleet_up(devices, timeout=timeout, data_dir=data_dir, progress=report)
     data = state.public()
 
     def human() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,17 @@ def write_file(state: LabState) -> Path:
 
 
 def store(state: LabState, data_dir: Path | None) -> list[str]:
-    """Upsert the lab credentials into the store when ``data_dir`` holds one; returns the names stored."""
+    """Upsert the lab credentials (and sites) into the store when ``data_dir`` holds one; returns the names."""
+    return store_entries(entries(state), data_dir, after=lambda db: _add_sites(db, state))
+
+
+def store_entries(
+    creds: list[dict[str, Any]], data_dir: Path | None, after: Callable[[Any], None] | None = None
+) -> list[str]:
+    """Upsert credential entries into the store in ``data_dir`` (or the configured one) when it holds one.
+
+    Shared by the lab and the simulated fleet. Returns the names stored; none when there is no store.
+    """
     from netwarden.context import MARKER, Context
 
     probe = data_dir
@@ -60,22 +71,20 @@ def store(state: LabState, data_dir: Path | None) -> list[str]:
         except NetwardenError:
             return []
     if not (probe / MARKER).exists():
-        log.info("no netwarden store in %s: lab credentials only written to the file", probe)
+        log.info("no netwarden store in %s: credentials only written to the file", probe)
         return []
-    try:
-        from netwarden.access.schemas import cli_actor
-        from netwarden.inventory.credentials import upsert_credential
-        from netwarden.inventory.schemas import CredentialIn
-    except ImportError as exc:  # the credential service may not exist in older trees
-        log.warning("credential service unavailable (%s): lab credentials not stored", exc)
-        return []
+    from netwarden.access.schemas import cli_actor
+    from netwarden.inventory.credentials import upsert_credential
+    from netwarden.inventory.schemas import CredentialIn
+
     ctx = Context.open(data_dir=probe)
     stored = []
     with ctx.db() as db:
-        for entry in entries(state):
+        for entry in creds:
             upsert_credential(db, cli_actor(), ctx.vault, CredentialIn.model_validate(entry))
             stored.append(str(entry["name"]))
-        _add_sites(db, state)
+        if after is not None:
+            after(db)
     return stored
 
 

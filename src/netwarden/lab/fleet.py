@@ -43,9 +43,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from netwarden.collect.snmp import Session, SnmpError, SnmpTimeout, V2c
-from netwarden.errors import InvalidInput, LabError, NeedsRoot, NetwardenError
+from netwarden.errors import InvalidInput, LabError, NeedsRoot
 from netwarden.lab import netns
 from netwarden.lab import state as lab_state
+from netwarden.lab.credentials import store_entries
 
 log = logging.getLogger(__name__)
 
@@ -408,7 +409,7 @@ def fleet_up(
         state.save()
     if store_credentials:
         try:
-            stored = _store_credentials(state, data_dir)
+            stored = store_entries(credential_entries(state), data_dir)
             if stored:
                 log.info("fleet credentials stored as %s", ", ".join(stored))
                 state.credentials_stored = stored
@@ -638,31 +639,3 @@ def _write_credentials(state: FleetState) -> Path:
         + yaml.safe_dump({"credentials": credential_entries(state)}, sort_keys=False)
     )
     return path
-
-
-def _store_credentials(state: FleetState, data_dir: Path | None) -> list[str]:
-    """Upsert fleet-snmp and fleet-snmp-v3 into the store when ``data_dir`` (or the configured one) holds one."""
-    from netwarden.context import MARKER, Context
-
-    probe = data_dir
-    if probe is None:
-        from netwarden.config import load_settings
-
-        try:
-            probe = load_settings().data_dir
-        except NetwardenError:
-            return []
-    if not (probe / MARKER).exists():
-        log.info("no netwarden store in %s: fleet credentials only written to %s", probe, state.credentials_file)
-        return []
-    from netwarden.access.schemas import cli_actor
-    from netwarden.inventory.credentials import upsert_credential
-    from netwarden.inventory.schemas import CredentialIn
-
-    ctx = Context.open(data_dir=probe)
-    stored = []
-    with ctx.db() as db:
-        for entry in credential_entries(state):
-            upsert_credential(db, cli_actor(), ctx.vault, CredentialIn.model_validate(entry))
-            stored.append(str(entry["name"]))
-    return stored
