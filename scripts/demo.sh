@@ -23,7 +23,9 @@ if [ "$(id -u)" = 0 ]; then
     # files it under the site its sysLocation names, and draws the links LLDP sees.
     if "$NW" lab up; then
         CIDR="$("$NW" lab status --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["mgmt_cidr"])')"
-        "$NW" discover "$CIDR" --credential lab-snmp --credential lab-ssh --site lab \
+        HOST_END="$(.venv/bin/python -c 'import ipaddress,sys; print(next(ipaddress.ip_network(sys.argv[1]).hosts()))' "$CIDR")"
+        # The range's first address is this machine's end of the management bridge, not a lab node.
+        "$NW" discover "$CIDR" --exclude "$HOST_END" --credential lab-snmp --credential lab-ssh --site lab \
             || echo "warning: discovery of the lab failed; see the message above" >&2
     else
         echo "warning: the lab did not come up; the console still starts (see 'netwarden lab status')" >&2

@@ -79,6 +79,19 @@ def test_topology_equals_the_lab_topology_file(first: DiscoverySummary, store: C
     assert sorted(n.name for n in topo.nodes) == sorted(n.name for n in lab_session.nodes)
 
 
+def test_excluded_addresses_are_neither_probed_nor_marked_missing(
+    first: DiscoverySummary, store: Context, lab_session: Any
+) -> None:
+    bridge = str(next(lab_session.state.plan.mgmt_cidr.hosts()))
+    r6 = str(lab_session.node("r6").mgmt_ip)
+    summary = discover(store, lab_session, exclude=[bridge, f"{r6}/32"])
+    assert summary.failed == []
+    assert "r6" not in summary.devices
+    assert summary.missing == []
+    with store.db() as db:
+        assert service.show_device(db, ACTOR, "r6").status == "active"
+
+
 def test_single_points_of_failure_name_the_stub(first: DiscoverySummary, store: Context) -> None:
     with store.db() as db:
         report = topology.spof(db, ACTOR)

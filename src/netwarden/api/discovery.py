@@ -26,6 +26,7 @@ class DiscoverRequest(BaseModel):
     follow_neighbours: bool = False
     depth: int = Field(default=2, ge=0, le=16)
     allow: list[str] = Field(default_factory=list, max_length=256)
+    exclude: list[str] = Field(default_factory=list, max_length=256)
     timeout: float = Field(default=2.0, gt=0, le=60)
     force: bool = False
 

@@ -27,6 +27,9 @@ def discover(
     allow: Annotated[
         list[str] | None, typer.Option("--allow", help="Ranges the crawl may enter (default: the given ranges).")
     ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Addresses or ranges never to probe (repeatable).")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per probe.", min=0.05, max=60)] = 2.0,
     force: Annotated[bool, typer.Option("--force", help=f"Sweep more than {DEFAULT_MAX_ADDRESSES} addresses.")] = False,
     data_dir: DataDir = None,
@@ -42,6 +45,7 @@ def discover(
         follow_neighbours=follow_neighbours,
         depth=depth,
         allow=allow or [],
+        exclude=exclude or [],
         timeout=timeout,
         force=force,
     )

@@ -45,6 +45,7 @@ class Options:
     follow_neighbours: bool = False
     depth: int = 2
     allow: list[str] = field(default_factory=list)  # crawl only into these ranges (default: cidrs)
+    exclude: list[str] = field(default_factory=list)  # never probe these addresses/ranges
     force: bool = False
     max_addresses: int = DEFAULT_MAX_ADDRESSES
     timeout: float = 2.0
@@ -202,8 +203,9 @@ async def _run(ctx: Context, actor: Actor, opts: Options, progress: Progress | N
     allow = parse_ranges(opts.allow, 2**128, True) if opts.allow else nets
     creds = _load_credentials(ctx, actor, opts.credentials)
 
-    targets = _hosts(nets)
-    alive = await probes.sweep(targets, opts.timeout, opts.concurrency, progress)
+    skip = parse_ranges(opts.exclude, 2**128, True) if opts.exclude else []
+    targets = [t for t in _hosts(nets) if not _in_allow(t, skip)]
+    alive = await probes.sweep(targets, opts.timeout, opts.concurrency, progress) if targets else []
     summary = DiscoverySummary(found=0, new=0, changed=0, failed=[], run_id=run_id)
     failed = summary.failed  # pydantic copied the list given to it: append to the model's own
     visited: set[str] = set()
@@ -233,7 +235,7 @@ async def _run(ctx: Context, actor: Actor, opts: Options, progress: Progress | N
                 if opts.follow_neighbours and depth < opts.depth:
                     for n in res.value.neighbours:
                         ip = n.remote_mgmt_ip
-                        if ip and ip not in visited and _in_allow(ip, allow):
+                        if ip and ip not in visited and _in_allow(ip, allow) and not _in_allow(ip, skip):
                             next_frontier.append(ip)
             sync.links_from_neighbours(db, actor)
         if next_frontier:
@@ -242,7 +244,7 @@ async def _run(ctx: Context, actor: Actor, opts: Options, progress: Progress | N
         depth += 1
 
     with ctx.db() as db:
-        summary.missing = _missing(db, nets, found_ips)
+        summary.missing = [m for m in _missing(db, nets, found_ips) if not _excluded(db, m, skip)]
         sync.mark_missing(db, actor, summary.missing)
     summary.elapsed = round(time.perf_counter() - started, 3)
     summary.devices.sort()
@@ -276,6 +278,11 @@ def _ip_key(text: str) -> tuple[int, int, str]:
     except ValueError:
         return (9, 0, text)
     return (ip.version, int(ip), "")
+
+
+def _excluded(db: Session, name: str, skip: list[Network]) -> bool:
+    ip = db.scalar(select(Device.mgmt_ip).where(Device.name == name))
+    return bool(skip) and ip is not None and _in_allow(ip, skip)
 
 
 def _missing(db: Session, nets: list[Network], found: set[str]) -> list[str]:
