@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     discovery_site: str = "discovered"
     discovery_interval_minutes: int = 0
     discovery_snmp_port: int = 161
+    # Monitoring inside 'netwarden serve' (and 'netwarden poll'): SNMP credentials tried per device in
+    # order (the first that answers is kept), and the seconds between two checks of one device.
+    monitor_credentials: list[str] = []
+    monitor_snmp_port: int = 161
+    monitor_ping_interval: int = 60
+    monitor_snmp_interval: int = 300
 
     @classmethod
     def settings_customise_sources(
