@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from netwarden.errors import ConfigError
@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     discovery_site: str = "discovered"
     discovery_interval_minutes: int = 0
     discovery_snmp_port: int = 161
+    # Metrics store: how long each tier is kept (raw samples, 5-minute and 1-hour rollups), and how
+    # long after a 5-minute bucket ends it is rolled up (late points within the grace still count).
+    metrics_raw_days: float = Field(default=2, gt=0)
+    metrics_5m_days: float = Field(default=30, gt=0)
+    metrics_1h_days: float = Field(default=400, gt=0)
+    metrics_rollup_grace_seconds: int = Field(default=120, ge=0, le=3600)
+    # Points whose time is further than this ahead of the store's clock are refused (clock skew).
+    metrics_max_future_seconds: int = Field(default=300, ge=0)
     # Monitoring inside 'netwarden serve' (and 'netwarden poll'): SNMP credentials tried per device in
     # order (the first that answers is kept), and the seconds between two checks of one device.
     monitor_credentials: list[str] = []
