@@ -4,19 +4,15 @@ misbehaving agents that speak the protocol badly on purpose (garbage, loops, end
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from netwarden.collect import _ber as ber
 from netwarden.collect import snmp
+from tests.support.snmpd import free_udp_port, running_snmpd
 
 AUTH = "authpass123"
 PRIV = "privpass123"
@@ -30,55 +26,15 @@ V3_USERS = [
 ]
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real snmpd on a loopback port with a v2c community and one v3 user per protocol pair."""
-    if shutil.which("snmpd") is None:
-        pytest.skip("snmpd is not installed (make test installs it)")
-    root = tmp_path_factory.mktemp("snmpd")
-    port = _free_udp_port()
-    lines = [f"agentAddress udp:127.0.0.1:{port}", "rocommunity public 127.0.0.1", "sysName agent-under-test"]
+    lines = ["sysName agent-under-test"]
     for user, _a, _p, auth, priv in V3_USERS:
         lines += [f'createUser {user} {auth} "{AUTH}" {priv} "{PRIV}"', f"rouser {user} priv"]
     lines += [f'createUser uauth SHA "{AUTH}"', "rouser uauth auth"]
-    (root / "snmpd.conf").write_text("\n".join(lines) + "\n")
-    (root / "persist").mkdir()
-    env = {**os.environ, "SNMP_PERSISTENT_DIR": str(root / "persist")}
-    argv = ["snmpd", "-f", "-C", "-c", str(root / "snmpd.conf"), "-Lf", str(root / "log"), "-m", ""]
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_answering(proc, port, root / "log")
+    with running_snmpd(tmp_path_factory.mktemp("snmpd"), lines) as port:
         yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _wait_answering(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    """Poll until the agent answers (bounded: 20 s); fail at once if it exits."""
-
-    async def probe() -> bool:
-        got = await snmp.collect(
-            "127.0.0.1", snmp.V2c("public"), lambda s: s.get(["1.3.6.1.2.1.1.5.0"]), port=port, timeout=0.5
-        )
-        return got.ok
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if asyncio.run(probe()):
-            return
-        try:
-            proc.wait(timeout=0.05)  # doubles as the pause between polls
-        except subprocess.TimeoutExpired:
-            continue
-        raise RuntimeError(f"snmpd exited: {log.read_text(errors='replace')[-500:] if log.exists() else ''}")
-    raise RuntimeError("snmpd did not answer within 20 s")
 
 
 def run(coro: Any) -> Any:
@@ -127,7 +83,7 @@ def test_wrong_community_is_a_timeout(agent: tuple[str, int]) -> None:
 
 
 def test_no_agent_is_refused() -> None:
-    r = run(snmp.collect("127.0.0.1", snmp.V2c("public"), sysname, port=_free_udp_port(), timeout=1))
+    r = run(snmp.collect("127.0.0.1", snmp.V2c("public"), sysname, port=free_udp_port(), timeout=1))
     assert r.reason == "refused"
 
 
@@ -303,7 +259,7 @@ def test_a_stale_answer_is_ignored() -> None:
 
 def test_one_bad_agent_does_not_stop_the_others(agent: tuple[str, int]) -> None:
     host, port = agent
-    dead = _free_udp_port()
+    dead = free_udp_port()
 
     async def both() -> list[Any]:
         return [

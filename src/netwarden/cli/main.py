@@ -21,6 +21,7 @@ from netwarden.cli import (
     ipam,
     lab,
     link,
+    poll,
     porting,
     prefix,
     server,
@@ -43,6 +44,7 @@ server.register(app)
 audit.register(app)
 porting.register(app)
 discover.register(app)
+poll.register(app)
 app.add_typer(user.app, name="user")
 app.add_typer(site.app, name="site")
 app.add_typer(device.app, name="device")

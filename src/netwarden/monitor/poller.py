@@ -313,14 +313,16 @@ async def poll_round(
     snmp_retries: int = 1,
     ping_count: int = 3,
     concurrency: int = 256,
+    ping: bool = True,
 ) -> list[PollOutcome]:
-    """One round over ``targets``: ICMP availability for all, then SNMP for those with credentials.
+    """One round over ``targets``: ICMP availability (when ``ping``), then SNMP for those with credentials.
 
-    Every device has its own timeout; a slow or dead one never delays the others beyond it.
+    Every device has its own timeout; a slow or dead one never delays the others beyond it. A device
+    the last ping found down is not asked over SNMP (it would only time out).
     """
     ts = time.time()
     by_address = {t.address: t for t in targets}
-    results = await icmp.ping(list(by_address), count=ping_count, interval=0.05, timeout=1.0)
+    results = await icmp.ping(list(by_address), count=ping_count, interval=0.05, timeout=1.0) if ping else []
     outcomes: dict[str, PollOutcome] = {}
     for result in results:
         target = by_address.get(result.target)

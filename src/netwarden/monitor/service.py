@@ -1,0 +1,206 @@
+"""Monitoring as a service: which devices to poll, one round now, and the rounds ``serve`` repeats.
+
+A round takes the inventory's active devices with a management address, checks availability
+over ICMP, reads SNMP from those a monitoring credential opens, stores the points in the metrics
+store and hands the events to the alert engine. Sinks are passed in, so tests and the distributed
+workers can route points and events elsewhere.
+
+``serve`` runs two loops (ping every ``monitor_ping_interval`` s, SNMP every ``monitor_snmp_interval``
+s). Each loop is one task, so a check never overlaps with itself; a round that overruns its
+interval is cut there and recorded, and the devices it did not reach are polled next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from netwarden.access.schemas import Actor, Role
+from netwarden.access.service import require
+from netwarden.alerts.events import Event
+from netwarden.collect import snmp
+from netwarden.collect.snmp_facts import auth_from_secret
+from netwarden.context import Context
+from netwarden.inventory.models import Device
+from netwarden.monitor.poller import SYS_UPTIME, Poller, PollOutcome, Target, poll_round
+from netwarden.monitor.records import Point
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Check = Literal["ping", "snmp"]
+PointSink = Callable[[list[Point]], Awaitable[None] | None]
+EventSink = Callable[[list[Event]], Awaitable[None] | None]
+
+
+class Failure(BaseModel):
+    device: str
+    reason: str
+
+
+class RoundSummary(BaseModel):
+    """What ``netwarden poll --json`` prints."""
+
+    devices: int
+    polled: list[str] = Field(default_factory=list)
+    points: int = 0
+    events: list[Event] = Field(default_factory=list)
+    failed: list[Failure] = Field(default_factory=list)
+    skipped: dict[str, int] = Field(default_factory=dict, description="readings refused, by reason")
+    elapsed: float = 0.0
+
+
+@dataclass
+class Monitor:
+    """Keeps the poller's memory (previous counters, states) and each device's working SNMP credential."""
+
+    ctx: Context
+    actor: Actor
+    poller: Poller = field(default_factory=Poller)
+    auth: dict[str, snmp.Auth | None] = field(default_factory=dict)
+
+    def devices(self, only: Iterable[str] = ()) -> list[tuple[str, str]]:
+        """(name, mgmt address) of the active devices to poll, or of ``only`` when given."""
+        wanted = set(only)
+        with self.ctx.db() as db:
+            query = select(Device.name, Device.mgmt_ip).where(Device.mgmt_ip.is_not(None))
+            query = query.where(Device.status.in_(("active", "offline", "missing")))
+            rows = [(n, str(ip)) for n, ip in db.execute(query.order_by(Device.name)) if ip]
+        if wanted:
+            known = {n for n, _ in rows}
+            missing = wanted - known
+            if missing:
+                from netwarden.errors import NotFound
+
+                raise NotFound(f"no device to poll named {', '.join(sorted(missing))} (it needs a management IP)")
+            rows = [(n, ip) for n, ip in rows if n in wanted]
+        return rows
+
+    async def targets(self, devices: list[tuple[str, str]], with_snmp: bool) -> list[Target]:
+        port = self.ctx.settings.monitor_snmp_port
+        if not with_snmp:
+            return [Target(n, ip) for n, ip in devices]
+        unknown = [(n, ip) for n, ip in devices if n not in self.auth]
+        if unknown:
+            await self._learn_auth(unknown, port)
+        return [Target(n, ip, self.auth.get(n), port) for n, ip in devices]
+
+    async def _learn_auth(self, devices: list[tuple[str, str]], port: int) -> None:
+        """Try the monitoring credentials in order on each device; keep the first that answers."""
+        names = self.ctx.settings.monitor_credentials
+        if not names:
+            return
+        from netwarden.inventory.credentials import reveal_credential
+
+        with self.ctx.db() as db:
+            creds = [reveal_credential(db, self.actor, self.ctx.vault, n) for n in names]
+        auths = [auth_from_secret(c) for c in creds if c.kind.startswith("snmp")]
+        left = list(devices)
+        for auth in auths:
+            results = await snmp.collect_many(
+                [ip for _, ip in left], auth, lambda s: s.get([SYS_UPTIME]), port=port, timeout=1.0, retries=1
+            )
+            still = []
+            for (name, ip), result in zip(left, results, strict=True):
+                if result.ok:
+                    self.auth[name] = auth
+                else:
+                    still.append((name, ip))
+            left = still
+        # Devices no credential opened are tried again on the next discovery of credentials only.
+        for name, _ in left:
+            self.auth.setdefault(name, None)
+
+    async def run_round(
+        self,
+        checks: Iterable[Check] = ("ping", "snmp"),
+        only: Iterable[str] = (),
+        points_to: PointSink | None = None,
+        events_to: EventSink | None = None,
+    ) -> RoundSummary:
+        """One polling round now; points and events go to the sinks (default: metrics store, alert engine)."""
+        require(self.actor, Role.operator, "poll devices")
+        started = time.perf_counter()
+        wanted = set(checks)
+        devices = self.devices(only)
+        targets = await self.targets(devices, "snmp" in wanted)
+        outcomes = await poll_round(
+            self.poller,
+            targets if "snmp" in wanted else [Target(t.name, t.address) for t in targets],
+            ping="ping" in wanted,
+        )
+        summary = _summarise(outcomes, len(devices))
+        points = [p for o in outcomes for p in o.points]
+        events = [e for o in outcomes for e in o.events]
+        await _deliver(points_to or self._store_points, points)
+        await _deliver(events_to or self._raise_alerts, events)
+        summary.elapsed = round(time.perf_counter() - started, 3)
+        return summary
+
+    def _store_points(self, points: list[Point]) -> None:
+        from netwarden.monitor import metrics
+
+        with self.ctx.db() as db:
+            metrics.write(db, points)
+
+    def _raise_alerts(self, events: list[Event]) -> None:
+        if not events:
+            return
+        from netwarden.alerts import service as alerts
+
+        with self.ctx.db() as db:
+            alerts.ingest(db, self.actor, events)
+
+
+async def _deliver(sink: Callable[[list[T]], Awaitable[None] | None], items: list[T]) -> None:
+    got = sink(items)
+    if asyncio.iscoroutine(got):
+        await got
+
+
+def _summarise(outcomes: list[PollOutcome], devices: int) -> RoundSummary:
+    summary = RoundSummary(devices=devices)
+    for o in outcomes:
+        summary.polled.append(o.device)
+        summary.points += len(o.points)
+        summary.events.extend(o.events)
+        if o.failed:
+            summary.failed.append(Failure(device=o.device, reason=o.failed))
+        for reason, n in o.skipped.items():
+            summary.skipped[reason] = summary.skipped.get(reason, 0) + n
+    return summary
+
+
+async def loop(monitor: Monitor, check: Check, interval: float) -> None:
+    """Repeat one check for ever: first round after a random offset (jitter), then every ``interval``.
+
+    A round is cut at ``interval`` (recorded as an overrun); the loop itself never stops on a failure.
+    """
+    await asyncio.sleep(random.uniform(0, min(interval, 10.0)))
+    while True:
+        started = time.monotonic()
+        try:
+            summary = await asyncio.wait_for(monitor.run_round((check,)), timeout=interval)
+            log.info(
+                "poll round check=%s devices=%s points=%s events=%s failed=%s elapsed=%s",
+                check,
+                summary.devices,
+                summary.points,
+                len(summary.events),
+                len(summary.failed),
+                summary.elapsed,
+            )
+        except TimeoutError:
+            log.warning("poll round overran check=%s interval=%s: cut; the rest is polled next round", check, interval)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one bad round is logged; monitoring goes on
+            log.warning("poll round failed check=%s error=%r", check, str(exc))
+        await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
