@@ -36,6 +36,10 @@ else
     "$NW" device list --json | grep -q '"name"' || "$NW" import examples/inventory.yml
 fi
 
+# Monitor the lab: ping every 10 s, SNMP every 60 s with the lab's community.
+export NETWARDEN_MONITOR_ENABLED=true NETWARDEN_MONITOR_PING_INTERVAL=10 NETWARDEN_MONITOR_SNMP_INTERVAL=60
+export NETWARDEN_MONITOR_CREDENTIALS='["lab-snmp"]'
+
 cat <<MSG
 
   netwarden console: http://127.0.0.1:8080/

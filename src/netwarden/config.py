@@ -51,10 +51,12 @@ class Settings(BaseSettings):
     metrics_max_future_seconds: int = Field(default=300, ge=0)
     # Monitoring inside 'netwarden serve' (and 'netwarden poll'): SNMP credentials tried per device in
     # order (the first that answers is kept), and the seconds between two checks of one device.
+    # Off by default: 'serve' sends nothing to the network until told which network is its to poll.
+    monitor_enabled: bool = False
     monitor_credentials: list[str] = []
     monitor_snmp_port: int = 161
-    monitor_ping_interval: int = 60
-    monitor_snmp_interval: int = 300
+    monitor_ping_interval: int = 60  # 0 turns the check off
+    monitor_snmp_interval: int = 300  # 0 turns the check off; it also needs monitor_credentials
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""In-process periodic jobs for ``netwarden serve`` (scheduled discovery for now).
+"""In-process periodic jobs for ``netwarden serve``: scheduled discovery and the monitoring loops.
 
 Each job runs on the server's event loop, one run at a time, and stops with the server.
 """
@@ -51,6 +51,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     tasks: list[asyncio.Task[None]] = []
     if ctx.settings.discovery_interval_minutes > 0 and ctx.settings.discovery_ranges:
         tasks.append(asyncio.create_task(_discovery_loop(ctx)))
+    if ctx.settings.monitor_enabled:
+        from netwarden.monitor.service import Monitor, loop
+
+        monitor = Monitor(ctx, SYSTEM)  # one memory of counters and states, shared by both checks
+        app.state.monitor = monitor
+        if ctx.settings.monitor_ping_interval > 0:
+            tasks.append(asyncio.create_task(loop(monitor, "ping", ctx.settings.monitor_ping_interval)))
+        if ctx.settings.monitor_snmp_interval > 0 and ctx.settings.monitor_credentials:
+            tasks.append(asyncio.create_task(loop(monitor, "snmp", ctx.settings.monitor_snmp_interval)))
     try:
         yield
     finally:
