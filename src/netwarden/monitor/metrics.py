@@ -1,0 +1,625 @@
+"""The metrics store: bulk writes of points, rollups, retention, queries and latest values.
+
+Raw samples live ``metrics_raw_days``; ``rollup`` summarises them into 5-minute buckets and
+those into 1-hour buckets (min, max, avg, count, last); ``prune`` drops what is past each tier's
+retention (never raw samples or 5-minute buckets that are not yet rolled up). ``query`` reads the
+coarsest tier that fits the step and fills the not-yet-rolled tail from the finer tiers, so a
+graph always reaches the present. Decision 0012 has the measurements behind the layout.
+
+Series ids are cached in-process per engine; an id only enters the cache once the transaction
+that created or read it has committed, so a rolled-back write never leaves a wrong id behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.orm import Session
+
+from netwarden.config import Settings
+from netwarden.errors import InvalidInput
+from netwarden.monitor.models import MetricRollup1h, MetricRollup5m, MetricRollupMark, MetricSample, MetricSeries
+from netwarden.monitor.records import Point
+
+log = logging.getLogger(__name__)
+
+DAY = 86400
+M5 = 300
+H1 = 3600
+Tier = Literal["raw", "5m", "1h"]
+Key = tuple[str, str, str]
+
+# Larger than any 64-bit SNMP counter: anything beyond is a broken agent or a unit error.
+MAX_ABS_VALUE = 2.0**64
+METRIC_NAME = re.compile(r"[a-z][a-z0-9_]{0,127}")
+MAX_NAME = 255
+MAX_BUCKETS = 100_000
+_CACHE_MAX = 1_000_000  # about 200 bytes a series; cleared when full rather than grown without bound
+_PG_CHUNK = 50_000
+_ROLLUP_SERIES_CHUNK = 20_000
+_ROLLUP_WINDOW_BUCKETS = 12
+
+
+@dataclass(frozen=True)
+class MetricsPolicy:
+    """Retention and acceptance limits; ``from_settings`` reads them from netwarden's settings."""
+
+    raw_days: float = 2
+    m5_days: float = 30
+    h1_days: float = 400
+    rollup_grace_seconds: int = 120
+    max_future_seconds: int = 300
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> MetricsPolicy:
+        return cls(
+            raw_days=s.metrics_raw_days,
+            m5_days=s.metrics_5m_days,
+            h1_days=s.metrics_1h_days,
+            rollup_grace_seconds=s.metrics_rollup_grace_seconds,
+            max_future_seconds=s.metrics_max_future_seconds,
+        )
+
+
+DEFAULT_POLICY = MetricsPolicy()
+
+
+class WriteResult(BaseModel):
+    """What one ``write`` did: rows written, points refused by reason, late points, new series."""
+
+    written: int = 0
+    refused: dict[str, int] = Field(default_factory=dict)
+    late: int = Field(0, description="accepted, but older than the 5-minute rollup mark: kept raw only")
+    new_series: int = 0
+
+
+class SeriesPoint(BaseModel):
+    """One step bucket of a series, starting at ``ts``."""
+
+    ts: int
+    min: float
+    max: float
+    avg: float
+    count: int
+    last: float
+
+
+class Series(BaseModel):
+    device: str
+    metric: str
+    instance: str
+    start: int
+    end: int
+    step: int = Field(description="bucket width in seconds (at least the resolution of the tier read)")
+    resolution: Tier = Field(description="the finest tier the buckets were read from")
+    points: list[SeriesPoint]
+
+
+class LatestValue(BaseModel):
+    device: str
+    metric: str
+    instance: str
+    ts: int
+    value: float
+
+
+# -- series ids ---------------------------------------------------------------------------------
+
+_CACHES: weakref.WeakKeyDictionary[Engine, dict[Key, int]] = weakref.WeakKeyDictionary()
+_PENDING = "netwarden.metrics.pending"
+
+
+def _engine(db: Session) -> Engine:
+    bind = db.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _cache(db: Session) -> dict[Key, int]:
+    engine = _engine(db)
+    cache = _CACHES.get(engine)
+    if cache is None:
+        cache = _CACHES[engine] = {}
+    return cache
+
+
+def _promote(session: Session) -> None:
+    pending: dict[Key, int] = session.info.pop(_PENDING, {})
+    if pending:
+        cache = _cache(session)
+        if len(cache) + len(pending) > _CACHE_MAX:
+            cache.clear()
+        cache.update(pending)
+
+
+def _forget(session: Session, *_: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _pending(db: Session) -> dict[Key, int]:
+    pending: dict[Key, int] | None = db.info.get(_PENDING)
+    if pending is None:
+        pending = db.info[_PENDING] = {}
+        if not db.info.get("netwarden.metrics.listening"):
+            db.info["netwarden.metrics.listening"] = True
+            event.listen(db, "after_commit", _promote)
+            event.listen(db, "after_rollback", _forget)
+    return pending
+
+
+def _valid_key(key: Key) -> bool:
+    device, metric, instance = key
+    return (
+        isinstance(device, str)
+        and isinstance(metric, str)
+        and isinstance(instance, str)
+        and 0 < len(device) <= MAX_NAME
+        and len(instance) <= MAX_NAME
+        and METRIC_NAME.fullmatch(metric) is not None
+        and device.isprintable()
+        and instance.isprintable()
+    )
+
+
+def _load_ids(db: Session, keys: set[Key]) -> dict[Key, int]:
+    """Ids of those ``keys`` that exist, read device by device (a device has a few hundred series)."""
+    found: dict[Key, int] = {}
+    devices = sorted({k[0] for k in keys})
+    for i in range(0, len(devices), 500):
+        rows = db.execute(
+            select(MetricSeries.id, MetricSeries.device, MetricSeries.metric, MetricSeries.instance).where(
+                MetricSeries.device.in_(devices[i : i + 500])
+            )
+        )
+        for sid, device, metric, instance in rows:
+            key = (device, metric, instance)
+            if key in keys:
+                found[key] = sid
+    return found
+
+
+def _resolve(db: Session, keys: set[Key]) -> tuple[dict[Key, int], int]:
+    """Series ids for ``keys`` (all valid), creating the missing series; returns (ids, created)."""
+    pending = _pending(db)
+    ids = {k: pending[k] for k in keys if k in pending}
+    todo = keys - ids.keys()
+    if not todo:
+        return ids, 0
+    found = _load_ids(db, todo)
+    missing = todo - found.keys()
+    if missing:
+        db.connection().execute(
+            text(
+                "INSERT INTO metric_series (device, metric, instance) VALUES (:d, :m, :i)"
+                " ON CONFLICT (device, metric, instance) DO NOTHING"
+            ),
+            [{"d": d, "m": m, "i": i} for d, m, i in sorted(missing)],
+        )
+        found.update(_load_ids(db, missing))
+    pending.update(found)
+    ids.update(found)
+    return ids, len(missing)
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def _mark(db: Session, tier: str) -> int:
+    return db.scalar(select(MetricRollupMark.until).where(MetricRollupMark.tier == tier)) or 0
+
+
+def write(
+    db: Session, points: Iterable[Point], *, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY
+) -> WriteResult:
+    """Store ``points`` in bulk; a rewrite of the same (series, second) replaces the value.
+
+    Each bad point is refused and counted by reason, never raised: ``not-a-number`` (value or
+    time not a number), ``not-finite`` (NaN, infinity), ``out-of-range`` (|value| > 2**64),
+    ``future`` (more than ``max_future_seconds`` ahead of ``now``: clock skew), ``too-old``
+    (older than raw retention), ``bad-name`` (empty or over-long device, metric not snake_case).
+    Times are truncated to whole seconds; within one call the last point of a second wins.
+    """
+    now = time.time() if now is None else now
+    horizon = now + policy.max_future_seconds
+    oldest = now - policy.raw_days * DAY
+    refused: Counter[str] = Counter()
+    cache = _cache(db)
+    pending = db.info.get(_PENDING) or {}
+    rows: dict[tuple[int, int], float] = {}
+    unknown: list[tuple[Key, int, float]] = []
+    isfinite = math.isfinite
+    for point in points:
+        try:
+            value = float(point[4])
+            ts = float(point[3])
+        except (TypeError, ValueError, IndexError, OverflowError):
+            refused["not-a-number"] += 1
+            continue
+        if not isfinite(value) or not isfinite(ts):
+            refused["not-finite"] += 1
+            continue
+        if abs(value) > MAX_ABS_VALUE:
+            refused["out-of-range"] += 1
+            continue
+        if ts > horizon:
+            refused["future"] += 1
+            continue
+        if ts < oldest:
+            refused["too-old"] += 1
+            continue
+        key = (point[0], point[1], point[2])
+        try:
+            sid = cache.get(key) or pending.get(key)
+        except TypeError:  # an unhashable name
+            refused["bad-name"] += 1
+            continue
+        if sid is None:
+            unknown.append((key, int(ts), value))
+        else:
+            rows[(sid, int(ts))] = value
+    new_series = 0
+    if unknown:
+        keys = {k for k, _, _ in unknown}
+        good = {k for k in keys if _valid_key(k)}
+        ids, new_series = _resolve(db, good)
+        for key, ts_, value in unknown:
+            sid = ids.get(key)
+            if sid is None:
+                refused["bad-name"] += 1
+            else:
+                rows[(sid, ts_)] = value
+    late = 0
+    if rows:
+        _insert(db, rows)
+        mark = _mark(db, "5m")
+        if mark:
+            late = sum(1 for _, ts_ in rows if ts_ < mark)
+    result = WriteResult(written=len(rows), refused=dict(refused), late=late, new_series=new_series)
+    if refused or late:
+        log.warning(
+            "metrics points refused written=%d late=%d %s",
+            result.written,
+            late,
+            " ".join(f"{reason}={n}" for reason, n in sorted(refused.items())),
+        )
+    return result
+
+
+def _insert(db: Session, rows: dict[tuple[int, int], float]) -> None:
+    conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        # One statement per chunk over three arrays: no per-row round trip, no COPY needed.
+        items = list(rows.items())
+        for i in range(0, len(items), _PG_CHUNK):
+            chunk = items[i : i + _PG_CHUNK]
+            conn.exec_driver_sql(
+                "INSERT INTO metric_samples (series_id, ts, value)"
+                " SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::double precision[])"
+                " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value",
+                ([k[0] for k, _ in chunk], [k[1] for k, _ in chunk], [v for _, v in chunk]),
+            )
+    else:
+        conn.exec_driver_sql(
+            "INSERT INTO metric_samples (series_id, ts, value) VALUES (?, ?, ?)"
+            " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value",
+            [(sid, ts, value) for (sid, ts), value in rows.items()],
+        )
+
+
+# -- rollups and retention ----------------------------------------------------------------------
+
+_ROLLUP_SET = (
+    " WHERE true ON CONFLICT (series_id, ts) DO UPDATE SET min = excluded.min, max = excluded.max,"
+    " avg = excluded.avg, count = excluded.count, last = excluded.last"
+)
+_RAW_TO_5M = (
+    "INSERT INTO metric_rollup_5m (series_id, ts, min, max, avg, count, last)"
+    " SELECT g.series_id, g.b, g.mn, g.mx, g.av, g.n, l.value FROM ("
+    "  SELECT m.series_id AS series_id, (m.ts / 300) * 300 AS b, MIN(m.value) AS mn, MAX(m.value) AS mx,"
+    "   AVG(m.value) AS av, COUNT(*) AS n, MAX(m.ts) AS lt"
+    "  FROM metric_series s CROSS JOIN metric_samples m"
+    "  WHERE m.series_id = s.id AND s.id >= :lo AND s.id < :hi AND m.ts >= :a AND m.ts < :z"
+    "  GROUP BY m.series_id, (m.ts / 300) * 300"
+    " ) g JOIN metric_samples l ON l.series_id = g.series_id AND l.ts = g.lt" + _ROLLUP_SET
+)
+_5M_TO_1H = (
+    "INSERT INTO metric_rollup_1h (series_id, ts, min, max, avg, count, last)"
+    " SELECT g.series_id, g.b, g.mn, g.mx, g.sm / g.n, g.n, l.last FROM ("
+    "  SELECT m.series_id AS series_id, (m.ts / 3600) * 3600 AS b, MIN(m.min) AS mn, MAX(m.max) AS mx,"
+    "   SUM(m.avg * m.count) AS sm, SUM(m.count) AS n, MAX(m.ts) AS lt"
+    "  FROM metric_series s CROSS JOIN metric_rollup_5m m"
+    "  WHERE m.series_id = s.id AND s.id >= :lo AND s.id < :hi AND m.ts >= :a AND m.ts < :z"
+    "  GROUP BY m.series_id, (m.ts / 3600) * 3600"
+    " ) g JOIN metric_rollup_5m l ON l.series_id = g.series_id AND l.ts = g.lt" + _ROLLUP_SET
+)
+
+
+class RollupResult(BaseModel):
+    rows_5m: int = 0
+    rows_1h: int = 0
+    mark_5m: int = 0
+    mark_1h: int = 0
+
+
+def _set_mark(db: Session, tier: str, until: int) -> None:
+    row = db.get(MetricRollupMark, tier)
+    if row is None:
+        db.add(MetricRollupMark(tier=tier, until=until))
+    else:
+        row.until = until
+    db.flush()
+
+
+def _roll(db: Session, sql: str, start: int, end: int, width: int) -> int:
+    """Run ``sql`` over [start, end) window by window and series chunk by series chunk."""
+    top = db.scalar(select(MetricSeries.id).order_by(MetricSeries.id.desc()).limit(1)) or 0
+    rows = 0
+    for a in range(start, end, width * _ROLLUP_WINDOW_BUCKETS):
+        z = min(end, a + width * _ROLLUP_WINDOW_BUCKETS)
+        for lo in range(1, top + 1, _ROLLUP_SERIES_CHUNK):
+            res = db.execute(text(sql), {"lo": lo, "hi": lo + _ROLLUP_SERIES_CHUNK, "a": a, "z": z})
+            rows += max(0, getattr(res, "rowcount", 0) or 0)
+            # Commit chunk by chunk so pollers writing to SQLite are not held off for the whole run;
+            # the upserts are idempotent, so a run cut short is simply done again.
+            db.commit()
+    return rows
+
+
+def rollup(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY) -> RollupResult:
+    """Summarise every complete 5-minute bucket (ended ``rollup_grace_seconds`` ago) and every hour.
+
+    Idempotent; commits as it goes. Raw points that arrive after their bucket was rolled up are
+    counted as ``late`` by ``write`` and stay in the raw tier only.
+    """
+    now = time.time() if now is None else now
+    end5 = int(now - policy.rollup_grace_seconds) // M5 * M5
+    start5 = _mark(db, "5m") or int(now - policy.raw_days * DAY) // M5 * M5
+    result = RollupResult()
+    if end5 > start5:
+        result.rows_5m = _roll(db, _RAW_TO_5M, start5, end5, M5)
+        _set_mark(db, "5m", end5)
+        db.commit()
+    mark5 = _mark(db, "5m")
+    end1 = mark5 // H1 * H1
+    start1 = _mark(db, "1h") or int(now - policy.m5_days * DAY) // H1 * H1
+    if end1 > start1:
+        result.rows_1h = _roll(db, _5M_TO_1H, start1, end1, H1)
+        _set_mark(db, "1h", end1)
+        db.commit()
+    result.mark_5m, result.mark_1h = mark5, _mark(db, "1h")
+    log.info("metrics rollup rows_5m=%d rows_1h=%d mark_5m=%d mark_1h=%d", *result.model_dump().values())
+    return result
+
+
+class PruneResult(BaseModel):
+    raw: int = 0
+    rollup_5m: int = 0
+    rollup_1h: int = 0
+    series: int = 0
+
+
+def prune(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY) -> PruneResult:
+    """Delete what is past retention, and series left with no data in any tier.
+
+    Raw samples are kept until rolled up into 5-minute buckets, and those until rolled into hours,
+    whatever the retention says, so pruning never loses data a rollup has not summarised yet.
+    """
+    now = time.time() if now is None else now
+    mark5, mark1 = _mark(db, "5m"), _mark(db, "1h")
+    cut_raw = min(int(now - policy.raw_days * DAY), mark5)
+    cut_5m = min(int(now - policy.m5_days * DAY), mark1)
+    cut_1h = int(now - policy.h1_days * DAY)
+    out = PruneResult()
+    # "series_id IN (all series)" lets both engines walk the (series_id, ts) key instead of a full scan.
+    for table, cut, field in (
+        ("metric_samples", cut_raw, "raw"),
+        ("metric_rollup_5m", cut_5m, "rollup_5m"),
+        ("metric_rollup_1h", cut_1h, "rollup_1h"),
+    ):
+        res = db.execute(
+            text(f"DELETE FROM {table} WHERE series_id IN (SELECT id FROM metric_series) AND ts < :cut"),
+            {"cut": cut},
+        )
+        setattr(out, field, max(0, getattr(res, "rowcount", 0) or 0))
+        db.commit()
+    res = db.execute(
+        text(
+            "DELETE FROM metric_series WHERE"
+            " NOT EXISTS (SELECT 1 FROM metric_samples x WHERE x.series_id = metric_series.id)"
+            " AND NOT EXISTS (SELECT 1 FROM metric_rollup_5m x WHERE x.series_id = metric_series.id)"
+            " AND NOT EXISTS (SELECT 1 FROM metric_rollup_1h x WHERE x.series_id = metric_series.id)"
+        )
+    )
+    out.series = max(0, getattr(res, "rowcount", 0) or 0)
+    db.commit()
+    if out.series:
+        _cache(db).clear()
+    log.info("metrics prune raw=%d rollup_5m=%d rollup_1h=%d series=%d", *out.model_dump().values())
+    return out
+
+
+def maintain(
+    db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY
+) -> tuple[RollupResult, PruneResult]:
+    """Roll up then prune: what a scheduler runs every few minutes."""
+    return rollup(db, now, policy), prune(db, now, policy)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _series(db: Session, device: str, metric: str, instance: str | None) -> list[MetricSeries]:
+    stmt = select(MetricSeries).where(MetricSeries.device == device, MetricSeries.metric == metric)
+    if instance is not None:
+        stmt = stmt.where(MetricSeries.instance == instance)
+    return list(db.scalars(stmt.order_by(MetricSeries.instance)))
+
+
+def pick_tier(step: int, start: float, now: float, policy: MetricsPolicy = DEFAULT_POLICY) -> Tier:
+    """The coarsest tier not coarser than ``step``, or coarser still when finer data is gone."""
+    tier: Tier = "raw" if step < M5 else "5m" if step < H1 else "1h"
+    if tier == "raw" and start < now - policy.raw_days * DAY:
+        tier = "5m"
+    if tier == "5m" and start < now - policy.m5_days * DAY:
+        tier = "1h"
+    return tier
+
+
+def auto_step(span: float) -> int:
+    """A step giving at most about 1,000 points over ``span`` seconds."""
+    for step in (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, DAY):
+        if span / step <= 1000:
+            return step
+    return max(DAY, math.ceil(span / 1000))
+
+
+def query(
+    db: Session,
+    device: str,
+    metric: str,
+    instance: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    step: int | None = None,
+    *,
+    now: float | None = None,
+    policy: MetricsPolicy = DEFAULT_POLICY,
+) -> list[Series]:
+    """The series of ``metric`` on ``device`` (one instance, or every instance when None).
+
+    ``end`` defaults to now and ``start`` to an hour before it; ``step`` (seconds) defaults to one
+    giving about 1,000 points. An unknown device or metric gives an empty list.
+    """
+    now = time.time() if now is None else now
+    end_i = int(now if end is None else end)
+    start_i = int(end_i - H1 if start is None else start)
+    if end_i <= start_i:
+        raise InvalidInput(f"metrics query: start ({start_i}) must be before end ({end_i})")
+    step = auto_step(end_i - start_i) if step is None else step
+    if step < 1:
+        raise InvalidInput("metrics query: step must be at least 1 second")
+    tier = pick_tier(step, start_i, now, policy)
+    step = max(step, {"raw": 1, "5m": M5, "1h": H1}[tier])
+    if (end_i - start_i) // step > MAX_BUCKETS:
+        raise InvalidInput(f"metrics query: more than {MAX_BUCKETS} buckets; use a larger step or a shorter range")
+    series = _series(db, device, metric, instance)
+    if not series:
+        return []
+    ids = [s.id for s in series]
+    z = end_i + 1  # end is inclusive
+    mark5, mark1 = (_mark(db, "5m"), _mark(db, "1h")) if tier != "raw" else (0, 0)
+    # (table, from, to): the chosen tier up to its mark, then the finer tiers up to now.
+    if tier == "raw":
+        parts = [("raw", start_i, z)]
+    elif tier == "5m":
+        parts = [("5m", start_i, min(z, mark5)), ("raw", max(start_i, mark5), z)]
+    else:
+        parts = [
+            ("1h", start_i, min(z, mark1)),
+            ("5m", max(start_i, mark1), min(z, mark5)),
+            ("raw", max(start_i, mark5, mark1), z),
+        ]
+    acc: dict[int, dict[int, list[float]]] = {sid: {} for sid in ids}
+    for source, a, b in parts:
+        if b > a:
+            _accumulate(db, source, ids, a, b, step, acc)
+    return [
+        Series(
+            device=s.device,
+            metric=s.metric,
+            instance=s.instance,
+            start=start_i,
+            end=end_i,
+            step=step,
+            resolution=tier,
+            points=[
+                SeriesPoint(ts=b, min=v[0], max=v[1], avg=v[2] / v[3], count=int(v[3]), last=v[5])
+                for b, v in sorted(acc[s.id].items())
+            ],
+        )
+        for s in series
+    ]
+
+
+def _accumulate(
+    db: Session, source: str, ids: Sequence[int], a: int, b: int, step: int, acc: dict[int, dict[int, list[float]]]
+) -> None:
+    """Fold rows of ``source`` in [a, b) into step buckets: [min, max, sum, count, last_ts, last]."""
+    rows: Iterable[Sequence[Any]]
+    if source == "raw":
+        rows = db.execute(
+            select(MetricSample.series_id, MetricSample.ts, MetricSample.value).where(
+                MetricSample.series_id.in_(ids), MetricSample.ts >= a, MetricSample.ts < b
+            )
+        )
+        rows = ((sid, ts, v, v, v, 1, v) for sid, ts, v in rows)
+    else:
+        table = MetricRollup5m if source == "5m" else MetricRollup1h
+        rows = db.execute(
+            select(table.series_id, table.ts, table.min, table.max, table.avg, table.count, table.last).where(
+                table.series_id.in_(ids), table.ts >= a, table.ts < b
+            )
+        )
+    for sid, ts, lo, hi, avg, count, last in rows:
+        bucket = ts // step * step
+        cur = acc[sid].get(bucket)
+        if cur is None:
+            acc[sid][bucket] = [lo, hi, avg * count, count, ts, last]
+            continue
+        cur[0] = min(cur[0], lo)
+        cur[1] = max(cur[1], hi)
+        cur[2] += avg * count
+        cur[3] += count
+        if ts >= cur[4]:
+            cur[4], cur[5] = ts, last
+
+
+def latest(
+    db: Session, device: str | None, metric: str | None = None, *, since: float | None = None
+) -> list[LatestValue]:
+    """The newest raw sample of each series of ``device`` (every device when None), newer than ``since``."""
+    sql = (
+        "SELECT s.device, s.metric, s.instance, m.ts, m.value FROM metric_series s"
+        " JOIN metric_samples m ON m.series_id = s.id"
+        " AND m.ts = (SELECT MAX(x.ts) FROM metric_samples x WHERE x.series_id = s.id)"
+        " WHERE 1 = 1"
+    )
+    params: dict[str, Any] = {}
+    if device is not None:
+        sql += " AND s.device = :device"
+        params["device"] = device
+    if metric is not None:
+        sql += " AND s.metric = :metric"
+        params["metric"] = metric
+    if since is not None:
+        sql += " AND m.ts >= :since"
+        params["since"] = int(since)
+    sql += " ORDER BY s.metric, s.device, s.instance"
+    return [
+        LatestValue(device=d, metric=m, instance=i, ts=ts, value=v) for d, m, i, ts, v in db.execute(text(sql), params)
+    ]
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def prometheus_text(values: Iterable[LatestValue]) -> str:
+    """Prometheus text exposition: ``netwarden_<metric>{device="..",instance=".."} value`` as gauges."""
+    lines: list[str] = []
+    family = None
+    for v in sorted(values, key=lambda v: (v.metric, v.device, v.instance)):
+        if v.metric != family:
+            family = v.metric
+            lines.append(f"# TYPE netwarden_{family} gauge")
+        lines.append(f'netwarden_{v.metric}{{device="{_label(v.device)}",instance="{_label(v.instance)}"}} {v.value!r}')
+    return "\n".join(lines) + "\n" if lines else ""
