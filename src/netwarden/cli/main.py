@@ -26,6 +26,7 @@ from netwarden.cli import (
     prefix,
     server,
     site,
+    sla,
     topology,
     user,
     vlan,
@@ -56,6 +57,7 @@ app.add_typer(credential.app, name="credential")
 app.add_typer(ipam.app, name="ipam")
 app.add_typer(lab.app, name="lab")
 app.add_typer(topology.app, name="topology")
+app.add_typer(sla.app, name="sla")
 
 
 def _one_line(message: str) -> str:

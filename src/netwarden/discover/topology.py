@@ -359,7 +359,7 @@ def _best_route(
     return best[2] if best else None
 
 
-def _destination_ip(db: Session, destination: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+def destination_ip(db: Session, destination: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
         return ipaddress.ip_address(destination)
     except ValueError:
@@ -382,7 +382,7 @@ def compute_path(db: Session, actor: Actor, source: str, destination: str) -> Pa
     src = db.scalar(select(Device).where(Device.name == source))
     if src is None:
         raise NotFound(f"device {source!r} does not exist")
-    dst_ip = _destination_ip(db, destination)
+    dst_ip = destination_ip(db, destination)
     hops: list[Hop] = []
     current, entered_on = src, None
     seen: set[int] = set()
