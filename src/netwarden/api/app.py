@@ -37,6 +37,7 @@ ROUTERS = [
     porting_api,
     topology,
     discovery,
+    metrics,
     users,
     audit,
 ]

@@ -1,11 +1,17 @@
-"""netwarden's own counters in Prometheus exposition format at /metrics."""
+"""Metrics over HTTP.
+
+``/metrics``: netwarden's own counters in Prometheus exposition format (no auth, like any exporter).
+``/api/v1/metrics``: the metrics store's series, and at ``/api/v1/metrics/prometheus`` the latest
+value of each series in Prometheus text format (viewer token).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -14,9 +20,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from netwarden.api.deps import CurrentActor, Db, get_ctx
 from netwarden.context import Context
+from netwarden.monitor import metrics as store
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -62,3 +71,49 @@ def install(app: FastAPI, ctx: Context) -> None:
             ):
                 INVENTORY.labels(kind).set(db.scalar(select(func.count()).select_from(model)) or 0)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+class SeriesPage(BaseModel):
+    items: list[store.Series]
+    total: int
+
+
+@router.get("")
+def get_series(
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    device: Annotated[str, Query(min_length=1, max_length=255)],
+    metric: Annotated[str, Query(min_length=1, max_length=128)],
+    instance: Annotated[str | None, Query(max_length=255, description="one instance; all when absent")] = None,
+    start: Annotated[str | None, Query(max_length=40, description="UNIX seconds or ISO 8601; default end-1h")] = None,
+    end: Annotated[str | None, Query(max_length=40, description="UNIX seconds or ISO 8601; default now")] = None,
+    step: Annotated[str | None, Query(max_length=12, description="seconds or 5m, 1h...; default ~1,000 points")] = None,
+) -> SeriesPage:
+    """Series of a device's metric: raw, 5-minute or 1-hour data chosen by step."""
+    items = store.read_series(
+        db,
+        actor,
+        device,
+        metric,
+        instance,
+        store.parse_time(start) if start else None,
+        store.parse_time(end) if end else None,
+        store.parse_duration(step) if step else None,
+        store.MetricsPolicy.from_settings(get_ctx(request).settings),
+    )
+    return SeriesPage(items=items, total=len(items))
+
+
+@router.get("/prometheus", response_class=Response)
+def get_prometheus(
+    db: Db,
+    actor: CurrentActor,
+    device: Annotated[str | None, Query(max_length=255, description="one device; all when absent")] = None,
+    max_age: Annotated[int, Query(ge=1, le=7 * 86400, description="skip series silent for longer (s)")] = 900,
+) -> Response:
+    """Latest value of each series as ``netwarden_<metric>{device="..",instance=".."} value``."""
+    return Response(store.exposition(db, actor, device, max_age), media_type="text/plain; version=0.0.4")

@@ -21,6 +21,7 @@ from netwarden.cli import (
     ipam,
     lab,
     link,
+    metrics,
     poll,
     porting,
     prefix,
@@ -57,6 +58,7 @@ app.add_typer(credential.app, name="credential")
 app.add_typer(ipam.app, name="ipam")
 app.add_typer(lab.app, name="lab")
 app.add_typer(topology.app, name="topology")
+app.add_typer(metrics.app, name="metrics")
 app.add_typer(sla.app, name="sla")
 
 

@@ -12,6 +12,7 @@ that created or read it has committed, so a rolled-back write never leaves a wro
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import re
@@ -26,6 +27,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
+from netwarden.access.schemas import Actor, Role
+from netwarden.access.service import require
 from netwarden.config import Settings
 from netwarden.errors import InvalidInput
 from netwarden.monitor.models import MetricRollup1h, MetricRollup5m, MetricRollupMark, MetricSample, MetricSeries
@@ -46,8 +49,6 @@ MAX_NAME = 255
 MAX_BUCKETS = 100_000
 _CACHE_MAX = 1_000_000  # about 200 bytes a series; cleared when full rather than grown without bound
 _PG_CHUNK = 50_000
-_ROLLUP_SERIES_CHUNK = 20_000
-_ROLLUP_WINDOW_BUCKETS = 12
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,11 @@ def _pending(db: Session) -> dict[Key, int]:
     return pending
 
 
+def forget_series_ids(db: Session) -> None:
+    """Empty this process's series-id cache for the store behind ``db`` (after series are deleted)."""
+    _cache(db).clear()
+
+
 def _valid_key(key: Key) -> bool:
     device, metric, instance = key
     return (
@@ -213,7 +219,8 @@ def _resolve(db: Session, keys: set[Key]) -> tuple[dict[Key, int], int]:
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _mark(db: Session, tier: str) -> int:
+def rollup_mark(db: Session, tier: str) -> int:
+    """Every bucket of ``tier`` ("5m", "1h") starting before this UNIX time is rolled up (0: none yet)."""
     return db.scalar(select(MetricRollupMark.until).where(MetricRollupMark.tier == tier)) or 0
 
 
@@ -280,7 +287,7 @@ def write(
     late = 0
     if rows:
         _insert(db, rows)
-        mark = _mark(db, "5m")
+        mark = rollup_mark(db, "5m")
         if mark:
             late = sum(1 for _, ts_ in rows if ts_ < mark)
     result = WriteResult(written=len(rows), refused=dict(refused), late=late, new_series=new_series)
@@ -313,145 +320,6 @@ def _insert(db: Session, rows: dict[tuple[int, int], float]) -> None:
             " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value",
             [(sid, ts, value) for (sid, ts), value in rows.items()],
         )
-
-
-# -- rollups and retention ----------------------------------------------------------------------
-
-_ROLLUP_SET = (
-    " WHERE true ON CONFLICT (series_id, ts) DO UPDATE SET min = excluded.min, max = excluded.max,"
-    " avg = excluded.avg, count = excluded.count, last = excluded.last"
-)
-_RAW_TO_5M = (
-    "INSERT INTO metric_rollup_5m (series_id, ts, min, max, avg, count, last)"
-    " SELECT g.series_id, g.b, g.mn, g.mx, g.av, g.n, l.value FROM ("
-    "  SELECT m.series_id AS series_id, (m.ts / 300) * 300 AS b, MIN(m.value) AS mn, MAX(m.value) AS mx,"
-    "   AVG(m.value) AS av, COUNT(*) AS n, MAX(m.ts) AS lt"
-    "  FROM metric_series s CROSS JOIN metric_samples m"
-    "  WHERE m.series_id = s.id AND s.id >= :lo AND s.id < :hi AND m.ts >= :a AND m.ts < :z"
-    "  GROUP BY m.series_id, (m.ts / 300) * 300"
-    " ) g JOIN metric_samples l ON l.series_id = g.series_id AND l.ts = g.lt" + _ROLLUP_SET
-)
-_5M_TO_1H = (
-    "INSERT INTO metric_rollup_1h (series_id, ts, min, max, avg, count, last)"
-    " SELECT g.series_id, g.b, g.mn, g.mx, g.sm / g.n, g.n, l.last FROM ("
-    "  SELECT m.series_id AS series_id, (m.ts / 3600) * 3600 AS b, MIN(m.min) AS mn, MAX(m.max) AS mx,"
-    "   SUM(m.avg * m.count) AS sm, SUM(m.count) AS n, MAX(m.ts) AS lt"
-    "  FROM metric_series s CROSS JOIN metric_rollup_5m m"
-    "  WHERE m.series_id = s.id AND s.id >= :lo AND s.id < :hi AND m.ts >= :a AND m.ts < :z"
-    "  GROUP BY m.series_id, (m.ts / 3600) * 3600"
-    " ) g JOIN metric_rollup_5m l ON l.series_id = g.series_id AND l.ts = g.lt" + _ROLLUP_SET
-)
-
-
-class RollupResult(BaseModel):
-    rows_5m: int = 0
-    rows_1h: int = 0
-    mark_5m: int = 0
-    mark_1h: int = 0
-
-
-def _set_mark(db: Session, tier: str, until: int) -> None:
-    row = db.get(MetricRollupMark, tier)
-    if row is None:
-        db.add(MetricRollupMark(tier=tier, until=until))
-    else:
-        row.until = until
-    db.flush()
-
-
-def _roll(db: Session, sql: str, start: int, end: int, width: int) -> int:
-    """Run ``sql`` over [start, end) window by window and series chunk by series chunk."""
-    top = db.scalar(select(MetricSeries.id).order_by(MetricSeries.id.desc()).limit(1)) or 0
-    rows = 0
-    for a in range(start, end, width * _ROLLUP_WINDOW_BUCKETS):
-        z = min(end, a + width * _ROLLUP_WINDOW_BUCKETS)
-        for lo in range(1, top + 1, _ROLLUP_SERIES_CHUNK):
-            res = db.execute(text(sql), {"lo": lo, "hi": lo + _ROLLUP_SERIES_CHUNK, "a": a, "z": z})
-            rows += max(0, getattr(res, "rowcount", 0) or 0)
-            # Commit chunk by chunk so pollers writing to SQLite are not held off for the whole run;
-            # the upserts are idempotent, so a run cut short is simply done again.
-            db.commit()
-    return rows
-
-
-def rollup(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY) -> RollupResult:
-    """Summarise every complete 5-minute bucket (ended ``rollup_grace_seconds`` ago) and every hour.
-
-    Idempotent; commits as it goes. Raw points that arrive after their bucket was rolled up are
-    counted as ``late`` by ``write`` and stay in the raw tier only.
-    """
-    now = time.time() if now is None else now
-    end5 = int(now - policy.rollup_grace_seconds) // M5 * M5
-    start5 = _mark(db, "5m") or int(now - policy.raw_days * DAY) // M5 * M5
-    result = RollupResult()
-    if end5 > start5:
-        result.rows_5m = _roll(db, _RAW_TO_5M, start5, end5, M5)
-        _set_mark(db, "5m", end5)
-        db.commit()
-    mark5 = _mark(db, "5m")
-    end1 = mark5 // H1 * H1
-    start1 = _mark(db, "1h") or int(now - policy.m5_days * DAY) // H1 * H1
-    if end1 > start1:
-        result.rows_1h = _roll(db, _5M_TO_1H, start1, end1, H1)
-        _set_mark(db, "1h", end1)
-        db.commit()
-    result.mark_5m, result.mark_1h = mark5, _mark(db, "1h")
-    log.info("metrics rollup rows_5m=%d rows_1h=%d mark_5m=%d mark_1h=%d", *result.model_dump().values())
-    return result
-
-
-class PruneResult(BaseModel):
-    raw: int = 0
-    rollup_5m: int = 0
-    rollup_1h: int = 0
-    series: int = 0
-
-
-def prune(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY) -> PruneResult:
-    """Delete what is past retention, and series left with no data in any tier.
-
-    Raw samples are kept until rolled up into 5-minute buckets, and those until rolled into hours,
-    whatever the retention says, so pruning never loses data a rollup has not summarised yet.
-    """
-    now = time.time() if now is None else now
-    mark5, mark1 = _mark(db, "5m"), _mark(db, "1h")
-    cut_raw = min(int(now - policy.raw_days * DAY), mark5)
-    cut_5m = min(int(now - policy.m5_days * DAY), mark1)
-    cut_1h = int(now - policy.h1_days * DAY)
-    out = PruneResult()
-    # "series_id IN (all series)" lets both engines walk the (series_id, ts) key instead of a full scan.
-    for table, cut, field in (
-        ("metric_samples", cut_raw, "raw"),
-        ("metric_rollup_5m", cut_5m, "rollup_5m"),
-        ("metric_rollup_1h", cut_1h, "rollup_1h"),
-    ):
-        res = db.execute(
-            text(f"DELETE FROM {table} WHERE series_id IN (SELECT id FROM metric_series) AND ts < :cut"),
-            {"cut": cut},
-        )
-        setattr(out, field, max(0, getattr(res, "rowcount", 0) or 0))
-        db.commit()
-    res = db.execute(
-        text(
-            "DELETE FROM metric_series WHERE"
-            " NOT EXISTS (SELECT 1 FROM metric_samples x WHERE x.series_id = metric_series.id)"
-            " AND NOT EXISTS (SELECT 1 FROM metric_rollup_5m x WHERE x.series_id = metric_series.id)"
-            " AND NOT EXISTS (SELECT 1 FROM metric_rollup_1h x WHERE x.series_id = metric_series.id)"
-        )
-    )
-    out.series = max(0, getattr(res, "rowcount", 0) or 0)
-    db.commit()
-    if out.series:
-        _cache(db).clear()
-    log.info("metrics prune raw=%d rollup_5m=%d rollup_1h=%d series=%d", *out.model_dump().values())
-    return out
-
-
-def maintain(
-    db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY
-) -> tuple[RollupResult, PruneResult]:
-    """Roll up then prune: what a scheduler runs every few minutes."""
-    return rollup(db, now, policy), prune(db, now, policy)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -516,7 +384,7 @@ def query(
         return []
     ids = [s.id for s in series]
     z = end_i + 1  # end is inclusive
-    mark5, mark1 = (_mark(db, "5m"), _mark(db, "1h")) if tier != "raw" else (0, 0)
+    mark5, mark1 = (rollup_mark(db, "5m"), rollup_mark(db, "1h")) if tier != "raw" else (0, 0)
     # (table, from, to): the chosen tier up to its mark, then the finer tiers up to now.
     if tier == "raw":
         parts = [("raw", start_i, z)]
@@ -623,3 +491,77 @@ def prometheus_text(values: Iterable[LatestValue]) -> str:
             lines.append(f"# TYPE netwarden_{family} gauge")
         lines.append(f'netwarden_{v.metric}{{device="{_label(v.device)}",instance="{_label(v.instance)}"}} {v.value!r}')
     return "\n".join(lines) + "\n" if lines else ""
+
+
+# -- what the API and CLI call ------------------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": H1, "d": DAY, "w": 7 * DAY}
+_DURATION = re.compile(r"(\d{1,9})([smhdw]?)")
+
+
+def parse_duration(text_: str) -> int:
+    """Seconds in ``"300"``, ``"5m"``, ``"1h"``, ``"2d"``, ``"1w"``; InvalidInput otherwise."""
+    m = _DURATION.fullmatch(text_.strip())
+    if m is None or int(m.group(1)) == 0:
+        raise InvalidInput(f"bad duration {text_!r}: give a positive number with s, m, h, d or w (e.g. 5m)")
+    return int(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def parse_time(text_: str) -> float:
+    """UNIX seconds from ``"1767225600"`` or ISO 8601 (``"2026-01-01T00:00:00Z"``; no zone means UTC)."""
+    value = text_.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        pass
+    else:
+        if math.isfinite(number) and 0 <= number < 2**40:
+            return number
+        raise InvalidInput(f"bad time {text_!r}: UNIX seconds out of range")
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"bad time {text_!r}: give UNIX seconds or ISO 8601 (2026-01-01T00:00:00Z)") from exc
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def read_series(
+    db: Session,
+    actor: Actor,
+    device: str,
+    metric: str,
+    instance: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    step: int | None = None,
+    policy: MetricsPolicy = DEFAULT_POLICY,
+) -> list[Series]:
+    """``query`` for a viewer; NotFound when the device has no series and is not in the inventory."""
+    require(actor, Role.viewer, "read metrics")
+    series = query(db, device, metric, instance, start, end, step, policy=policy)
+    if not series and not _has_series(db, device):
+        from netwarden.inventory.devices import get_device
+
+        get_device(db, device)  # raises NotFound for a device nobody knows
+    return series
+
+
+def read_latest(db: Session, actor: Actor, device: str, metric: str | None = None) -> list[LatestValue]:
+    """``latest`` for a viewer; NotFound when the device has no series and is not in the inventory."""
+    require(actor, Role.viewer, "read metrics")
+    values = latest(db, device, metric)
+    if not values and not _has_series(db, device):
+        from netwarden.inventory.devices import get_device
+
+        get_device(db, device)
+    return values
+
+
+def _has_series(db: Session, device: str) -> bool:
+    return db.scalar(select(MetricSeries.id).where(MetricSeries.device == device).limit(1)) is not None
+
+
+def exposition(db: Session, actor: Actor, device: str | None = None, max_age: int = 900) -> str:
+    """Prometheus text of the latest value of every series (of ``device``) updated in ``max_age`` seconds."""
+    require(actor, Role.viewer, "read metrics")
+    return prometheus_text(latest(db, device, since=time.time() - max_age))

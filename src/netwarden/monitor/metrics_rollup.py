@@ -1,0 +1,159 @@
+"""Rollups and retention of the metrics store: ``rollup``, ``prune`` and ``maintain``.
+
+Raw samples are summarised into 5-minute buckets, those into 1-hour buckets (min, max, avg,
+count, last). A mark per tier says how far it is complete; ``prune`` never deletes raw samples or
+5-minute buckets that the next tier has not summarised yet, whatever the retention says.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from pydantic import BaseModel
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from netwarden.monitor.metrics import DAY, DEFAULT_POLICY, H1, M5, MetricsPolicy, forget_series_ids, rollup_mark
+from netwarden.monitor.models import MetricRollupMark, MetricSeries
+
+log = logging.getLogger(__name__)
+
+_ROLLUP_SERIES_CHUNK = 20_000
+_ROLLUP_WINDOW_BUCKETS = 12
+
+_ROLLUP_SET = (
+    " WHERE true ON CONFLICT (series_id, ts) DO UPDATE SET min = excluded.min, max = excluded.max,"
+    " avg = excluded.avg, count = excluded.count, last = excluded.last"
+)
+_RAW_TO_5M = (
+    "INSERT INTO metric_rollup_5m (series_id, ts, min, max, avg, count, last)"
+    " SELECT g.series_id, g.b, g.mn, g.mx, g.av, g.n, l.value FROM ("
+    "  SELECT m.series_id AS series_id, (m.ts / 300) * 300 AS b, MIN(m.value) AS mn, MAX(m.value) AS mx,"
+    "   AVG(m.value) AS av, COUNT(*) AS n, MAX(m.ts) AS lt"
+    "  FROM metric_series s CROSS JOIN metric_samples m"
+    "  WHERE m.series_id = s.id AND s.id >= :lo AND s.id < :hi AND m.ts >= :a AND m.ts < :z"
+    "  GROUP BY m.series_id, (m.ts / 300) * 300"
+    " ) g JOIN metric_samples l ON l.series_id = g.series_id AND l.ts = g.lt" + _ROLLUP_SET
+)
+_5M_TO_1H = (
+    "INSERT INTO metric_rollup_1h (series_id, ts, min, max, avg, count, last)"
+    " SELECT g.series_id, g.b, g.mn, g.mx, g.sm / g.n, g.n, l.last FROM ("
+    "  SELECT m.series_id AS series_id, (m.ts / 3600) * 3600 AS b, MIN(m.min) AS mn, MAX(m.max) AS mx,"
+    "   SUM(m.avg * m.count) AS sm, SUM(m.count) AS n, MAX(m.ts) AS lt"
+    "  FROM metric_series s CROSS JOIN metric_rollup_5m m"
+    "  WHERE m.series_id = s.id AND s.id >= :lo AND s.id < :hi AND m.ts >= :a AND m.ts < :z"
+    "  GROUP BY m.series_id, (m.ts / 3600) * 3600"
+    " ) g JOIN metric_rollup_5m l ON l.series_id = g.series_id AND l.ts = g.lt" + _ROLLUP_SET
+)
+
+
+class RollupResult(BaseModel):
+    rows_5m: int = 0
+    rows_1h: int = 0
+    mark_5m: int = 0
+    mark_1h: int = 0
+
+
+def _set_mark(db: Session, tier: str, until: int) -> None:
+    row = db.get(MetricRollupMark, tier)
+    if row is None:
+        db.add(MetricRollupMark(tier=tier, until=until))
+    else:
+        row.until = until
+    db.flush()
+
+
+def _roll(db: Session, sql: str, start: int, end: int, width: int) -> int:
+    """Run ``sql`` over [start, end) window by window and series chunk by series chunk."""
+    top = db.scalar(select(MetricSeries.id).order_by(MetricSeries.id.desc()).limit(1)) or 0
+    rows = 0
+    for a in range(start, end, width * _ROLLUP_WINDOW_BUCKETS):
+        z = min(end, a + width * _ROLLUP_WINDOW_BUCKETS)
+        for lo in range(1, top + 1, _ROLLUP_SERIES_CHUNK):
+            res = db.execute(text(sql), {"lo": lo, "hi": lo + _ROLLUP_SERIES_CHUNK, "a": a, "z": z})
+            rows += max(0, getattr(res, "rowcount", 0) or 0)
+            # Commit chunk by chunk so pollers writing to SQLite are not held off for the whole run;
+            # the upserts are idempotent, so a run cut short is simply done again.
+            db.commit()
+    return rows
+
+
+def rollup(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY) -> RollupResult:
+    """Summarise every complete 5-minute bucket (ended ``rollup_grace_seconds`` ago) and every hour.
+
+    Idempotent; commits as it goes. Raw points that arrive after their bucket was rolled up are
+    counted as ``late`` by ``write`` and stay in the raw tier only.
+    """
+    now = time.time() if now is None else now
+    end5 = int(now - policy.rollup_grace_seconds) // M5 * M5
+    start5 = rollup_mark(db, "5m") or int(now - policy.raw_days * DAY) // M5 * M5
+    result = RollupResult()
+    if end5 > start5:
+        result.rows_5m = _roll(db, _RAW_TO_5M, start5, end5, M5)
+        _set_mark(db, "5m", end5)
+        db.commit()
+    mark5 = rollup_mark(db, "5m")
+    end1 = mark5 // H1 * H1
+    start1 = rollup_mark(db, "1h") or int(now - policy.m5_days * DAY) // H1 * H1
+    if end1 > start1:
+        result.rows_1h = _roll(db, _5M_TO_1H, start1, end1, H1)
+        _set_mark(db, "1h", end1)
+        db.commit()
+    result.mark_5m, result.mark_1h = mark5, rollup_mark(db, "1h")
+    log.info("metrics rollup rows_5m=%d rows_1h=%d mark_5m=%d mark_1h=%d", *result.model_dump().values())
+    return result
+
+
+class PruneResult(BaseModel):
+    raw: int = 0
+    rollup_5m: int = 0
+    rollup_1h: int = 0
+    series: int = 0
+
+
+def prune(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY) -> PruneResult:
+    """Delete what is past retention, and series left with no data in any tier.
+
+    Raw samples are kept until rolled up into 5-minute buckets, and those until rolled into hours,
+    whatever the retention says, so pruning never loses data a rollup has not summarised yet.
+    """
+    now = time.time() if now is None else now
+    mark5, mark1 = rollup_mark(db, "5m"), rollup_mark(db, "1h")
+    cut_raw = min(int(now - policy.raw_days * DAY), mark5)
+    cut_5m = min(int(now - policy.m5_days * DAY), mark1)
+    cut_1h = int(now - policy.h1_days * DAY)
+    out = PruneResult()
+    # "series_id IN (all series)" lets both engines walk the (series_id, ts) key instead of a full scan.
+    for table, cut, field in (
+        ("metric_samples", cut_raw, "raw"),
+        ("metric_rollup_5m", cut_5m, "rollup_5m"),
+        ("metric_rollup_1h", cut_1h, "rollup_1h"),
+    ):
+        res = db.execute(
+            text(f"DELETE FROM {table} WHERE series_id IN (SELECT id FROM metric_series) AND ts < :cut"),
+            {"cut": cut},
+        )
+        setattr(out, field, max(0, getattr(res, "rowcount", 0) or 0))
+        db.commit()
+    res = db.execute(
+        text(
+            "DELETE FROM metric_series WHERE"
+            " NOT EXISTS (SELECT 1 FROM metric_samples x WHERE x.series_id = metric_series.id)"
+            " AND NOT EXISTS (SELECT 1 FROM metric_rollup_5m x WHERE x.series_id = metric_series.id)"
+            " AND NOT EXISTS (SELECT 1 FROM metric_rollup_1h x WHERE x.series_id = metric_series.id)"
+        )
+    )
+    out.series = max(0, getattr(res, "rowcount", 0) or 0)
+    db.commit()
+    if out.series:
+        forget_series_ids(db)
+    log.info("metrics prune raw=%d rollup_5m=%d rollup_1h=%d series=%d", *out.model_dump().values())
+    return out
+
+
+def maintain(
+    db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY
+) -> tuple[RollupResult, PruneResult]:
+    """Roll up then prune: what a scheduler runs every few minutes."""
+    return rollup(db, now, policy), prune(db, now, policy)
