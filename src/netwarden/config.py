@@ -57,6 +57,30 @@ class Settings(BaseSettings):
     monitor_snmp_port: int = 161
     monitor_ping_interval: int = 60  # 0 turns the check off
     monitor_snmp_interval: int = 300  # 0 turns the check off; it also needs monitor_credentials
+    # Service checks (TCP/HTTP(S)/DNS), as a list of tables parsed by netwarden.monitor.checks.
+    monitor_service_checks: list[dict[str, Any]] = []
+    monitor_service_interval: int = 60
+    # Alert engine: where the poller sits ('mgmt' for a flat management network, or the device it
+    # is behind), devices taken as the rest of the network, flapping and escalation.
+    alerts_poller_location: str = "mgmt"
+    alerts_core_devices: list[str] = []
+    alerts_flap_changes: int = Field(default=4, ge=1)
+    alerts_flap_minutes: float = Field(default=10, gt=0)
+    alerts_escalate_minutes: float = Field(default=30, ge=0)  # 0 turns escalation off
+    # Static thresholds and learned baselines, as tables parsed by netwarden.monitor.thresholds.
+    thresholds: list[dict[str, Any]] = []
+    baselines_enabled: bool = True
+    # Notifications: routes (apprise URLs + filters) parsed by netwarden.alerts.notify.
+    notify_routes: list[dict[str, Any]] = []
+    # SNMP trap receiver inside 'netwarden serve' (UDP; 162 needs root).
+    traps_enabled: bool = False
+    traps_host: str = "0.0.0.0"  # traps come from the network's devices
+    traps_port: int = 162
+    traps_communities: list[str] = ["public"]
+    traps_credentials: list[str] = []  # stored snmp-v3 credentials whose users may send traps
+    # Distributed mode: the Redis broker 'netwarden worker' processes share devices through.
+    redis_url: str | None = None
+    worker_heartbeat_seconds: float = Field(default=5, gt=0)
 
     @classmethod
     def settings_customise_sources(
