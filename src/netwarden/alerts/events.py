@@ -5,7 +5,10 @@ records; :func:`netwarden.alerts.service.ingest` is the one door into the alert 
 
 ``subject`` is what the event is about: a device name (``r5``), a link (``r5--r6``, the two device
 names in sorted order, see :func:`link_subject`), or a device-scoped thing
-(``r1:eth2`` for an interface, ``r1:bgp:10.0.0.2`` for a peer). ``kind`` says what happened;
+(``r1:eth2`` for an interface, ``r1:bgp:10.0.0.2`` for a peer, ``r1:ospf:10.0.0.2``, ``r1:wg:wg0:PEERKEY``
+for a tunnel, ``srv1:http:https://srv1/`` for a service check, ``wlc1:ap:AP-NAME`` for an access point).
+``reboot``, ``config_change`` and ``trap`` (any other trap worth keeping) are one-off events: they open
+an alert of severity info/warning that resolves itself when acknowledged or after a day. ``kind`` says what happened;
 ``*_down``/``*_up`` pairs open and clear the same condition, and so do ``threshold``/``threshold_clear``
 for one metric.
 """
@@ -30,8 +33,19 @@ EventKind = Literal[
     "neighbor_up",
     "threshold",
     "threshold_clear",
+    "service_down",
+    "service_up",
+    "tunnel_down",
+    "tunnel_up",
+    "ap_down",
+    "ap_up",
+    "baseline",
+    "baseline_clear",
+    "capacity",
+    "capacity_clear",
     "reboot",
     "config_change",
+    "trap",
 ]
 CLEARS: dict[str, str] = {
     "device_up": "device_down",
@@ -39,6 +53,11 @@ CLEARS: dict[str, str] = {
     "interface_up": "interface_down",
     "neighbor_up": "neighbor_down",
     "threshold_clear": "threshold",
+    "service_up": "service_down",
+    "tunnel_up": "tunnel_down",
+    "ap_up": "ap_down",
+    "baseline_clear": "baseline",
+    "capacity_clear": "capacity",
 }
 
 
