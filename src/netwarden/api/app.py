@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from netwarden import __version__
 from netwarden.api import (
+    alerts,
     audit,
     devices,
     discovery,
@@ -38,6 +39,7 @@ ROUTERS = [
     topology,
     discovery,
     metrics,
+    alerts,
     users,
     audit,
 ]

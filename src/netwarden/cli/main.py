@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from typer.exceptions import TyperException
 
 from netwarden.cli import (
+    alerts,
     audit,
     credential,
     device,
@@ -59,6 +60,8 @@ app.add_typer(ipam.app, name="ipam")
 app.add_typer(lab.app, name="lab")
 app.add_typer(topology.app, name="topology")
 app.add_typer(metrics.app, name="metrics")
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(alerts.maintenance_app, name="maintenance")
 app.add_typer(sla.app, name="sla")
 
 

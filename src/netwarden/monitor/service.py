@@ -153,10 +153,11 @@ class Monitor:
     def _raise_alerts(self, events: list[Event]) -> None:
         if not events:
             return
-        from netwarden.alerts import service as alerts
+        from netwarden.alerts.schemas import AlertPolicy
+        from netwarden.alerts.service import ingest
 
         with self.ctx.db() as db:
-            alerts.ingest(db, self.actor, events)
+            ingest(db, self.actor, events, policy=AlertPolicy.from_settings(self.ctx.settings))
 
 
 async def _deliver(sink: Callable[[list[T]], Awaitable[None] | None], items: list[T]) -> None:
