@@ -8,7 +8,7 @@ value of each series in Prometheus text format (viewer token).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -20,12 +20,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from netwarden.api.deps import CurrentActor, Db, get_ctx
 from netwarden.context import Context
 from netwarden.monitor import metrics as store
+from netwarden.monitor.models import MetricSeries
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -34,6 +37,33 @@ REQUESTS = Counter(
 LATENCY = Histogram("netwarden_http_request_seconds", "HTTP request latency", ["route"], registry=REGISTRY)
 INVENTORY = Gauge("netwarden_inventory_objects", "Objects in the inventory", ["kind"], registry=REGISTRY)
 BUILD = Gauge("netwarden_build_info", "netwarden version", ["version"], registry=REGISTRY)
+STORE_SERIES = Gauge("netwarden_metrics_series", "Series in the metrics store", registry=REGISTRY)
+ROLLUP_LAG = Gauge(
+    "netwarden_metrics_rollup_lag_seconds",
+    "How far behind now each rollup tier is complete (grows when maintenance stops)",
+    ["tier"],
+    registry=REGISTRY,
+)
+
+
+class _WriteCollector(Collector):
+    """The metrics store's write totals of this process: points written, late, refused by reason."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        written, late, refused = store.TOTALS.snapshot()
+        yield CounterMetricFamily("netwarden_metrics_points_written", "Points stored", value=written)
+        yield CounterMetricFamily(
+            "netwarden_metrics_points_late", "Points stored after their 5-minute bucket was rolled up", value=late
+        )
+        family = CounterMetricFamily(
+            "netwarden_metrics_points_refused", "Points refused (clock skew, absurd values...)", labels=["reason"]
+        )
+        for reason, n in sorted(refused.items()):
+            family.add_metric([reason], n)
+        yield family
+
+
+REGISTRY.register(_WriteCollector())
 
 
 def _template(request: Request) -> str:
@@ -70,6 +100,11 @@ def install(app: FastAPI, ctx: Context) -> None:
                 ("prefix", Prefix),
             ):
                 INVENTORY.labels(kind).set(db.scalar(select(func.count()).select_from(model)) or 0)
+            STORE_SERIES.set(db.scalar(select(func.count()).select_from(MetricSeries)) or 0)
+            now = time.time()
+            for tier in ("5m", "1h"):
+                mark = store.rollup_mark(db, tier)
+                ROLLUP_LAG.labels(tier).set(now - mark if mark else float("nan"))
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import math
 import re
+import threading
 import time
 import weakref
 from collections import Counter
@@ -48,6 +49,8 @@ METRIC_NAME = re.compile(r"[a-z][a-z0-9_]{0,127}")
 MAX_NAME = 255
 MAX_BUCKETS = 100_000
 _CACHE_MAX = 1_000_000  # about 200 bytes a series; cleared when full rather than grown without bound
+# Cleared this often too, so an id ``prune`` deleted in another process is never used for long.
+_CACHE_MAX_AGE = 6 * 3600
 _PG_CHUNK = 50_000
 
 
@@ -117,7 +120,31 @@ class LatestValue(BaseModel):
 # -- series ids ---------------------------------------------------------------------------------
 
 _CACHES: weakref.WeakKeyDictionary[Engine, dict[Key, int]] = weakref.WeakKeyDictionary()
+_CACHE_BORN: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 _PENDING = "netwarden.metrics.pending"
+
+
+class WriteTotals:
+    """What this process's ``write`` calls did since it started, for netwarden's own ``/metrics``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.written = 0
+        self.late = 0
+        self.refused: Counter[str] = Counter()
+
+    def add(self, result: WriteResult) -> None:
+        with self._lock:
+            self.written += result.written
+            self.late += result.late
+            self.refused.update(result.refused)
+
+    def snapshot(self) -> tuple[int, int, dict[str, int]]:
+        with self._lock:
+            return self.written, self.late, dict(self.refused)
+
+
+TOTALS = WriteTotals()
 
 
 def _engine(db: Session) -> Engine:
@@ -128,8 +155,10 @@ def _engine(db: Session) -> Engine:
 def _cache(db: Session) -> dict[Key, int]:
     engine = _engine(db)
     cache = _CACHES.get(engine)
-    if cache is None:
+    born = _CACHE_BORN.get(engine, 0.0)
+    if cache is None or time.monotonic() - born > _CACHE_MAX_AGE:
         cache = _CACHES[engine] = {}
+        _CACHE_BORN[engine] = time.monotonic()
     return cache
 
 
@@ -291,6 +320,7 @@ def write(
         if mark:
             late = sum(1 for _, ts_ in rows if ts_ < mark)
     result = WriteResult(written=len(rows), refused=dict(refused), late=late, new_series=new_series)
+    TOTALS.add(result)
     if refused or late:
         log.warning(
             "metrics points refused written=%d late=%d %s",
@@ -329,7 +359,8 @@ def _series(db: Session, device: str, metric: str, instance: str | None) -> list
     stmt = select(MetricSeries).where(MetricSeries.device == device, MetricSeries.metric == metric)
     if instance is not None:
         stmt = stmt.where(MetricSeries.instance == instance)
-    return list(db.scalars(stmt.order_by(MetricSeries.instance)))
+    # Sorted here, not in SQL: PostgreSQL's collation and SQLite's byte order disagree.
+    return sorted(db.scalars(stmt), key=lambda s: s.instance)
 
 
 def pick_tier(step: int, start: float, now: float, policy: MetricsPolicy = DEFAULT_POLICY) -> Tier:
@@ -376,7 +407,9 @@ def query(
     if step < 1:
         raise InvalidInput("metrics query: step must be at least 1 second")
     tier = pick_tier(step, start_i, now, policy)
-    step = max(step, {"raw": 1, "5m": M5, "1h": H1}[tier])
+    # A whole number of the tier's buckets per step, so no step bucket gets one more than another.
+    resolution = {"raw": 1, "5m": M5, "1h": H1}[tier]
+    step = -(-step // resolution) * resolution
     if (end_i - start_i) // step > MAX_BUCKETS:
         raise InvalidInput(f"metrics query: more than {MAX_BUCKETS} buckets; use a larger step or a shorter range")
     series = _series(db, device, metric, instance)
@@ -471,10 +504,8 @@ def latest(
     if since is not None:
         sql += " AND m.ts >= :since"
         params["since"] = int(since)
-    sql += " ORDER BY s.metric, s.device, s.instance"
-    return [
-        LatestValue(device=d, metric=m, instance=i, ts=ts, value=v) for d, m, i, ts, v in db.execute(text(sql), params)
-    ]
+    rows = sorted(db.execute(text(sql), params), key=lambda r: (r[1], r[0], r[2]))  # metric, device, instance
+    return [LatestValue(device=d, metric=m, instance=i, ts=ts, value=v) for d, m, i, ts, v in rows]
 
 
 def _label(value: str) -> str:

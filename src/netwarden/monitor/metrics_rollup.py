@@ -11,11 +11,11 @@ import logging
 import time
 
 from pydantic import BaseModel
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from netwarden.monitor.metrics import DAY, DEFAULT_POLICY, H1, M5, MetricsPolicy, forget_series_ids, rollup_mark
-from netwarden.monitor.models import MetricRollupMark, MetricSeries
+from netwarden.monitor.models import MetricRollup5m, MetricRollupMark, MetricSample, MetricSeries
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,13 @@ def _roll(db: Session, sql: str, start: int, end: int, width: int) -> int:
     return rows
 
 
+def _oldest(db: Session, column: InstrumentedAttribute[int], width: int, default: int) -> int:
+    """Where a tier's first rollup starts: its source's oldest row (whatever retention says, so
+    samples stored before the first run are summarised before ``prune`` may drop them)."""
+    oldest = db.scalar(select(func.min(column)))
+    return default if oldest is None else int(oldest) // width * width
+
+
 def rollup(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY) -> RollupResult:
     """Summarise every complete 5-minute bucket (ended ``rollup_grace_seconds`` ago) and every hour.
 
@@ -87,7 +94,7 @@ def rollup(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAUL
     """
     now = time.time() if now is None else now
     end5 = int(now - policy.rollup_grace_seconds) // M5 * M5
-    start5 = rollup_mark(db, "5m") or int(now - policy.raw_days * DAY) // M5 * M5
+    start5 = rollup_mark(db, "5m") or _oldest(db, MetricSample.ts, M5, end5)
     result = RollupResult()
     if end5 > start5:
         result.rows_5m = _roll(db, _RAW_TO_5M, start5, end5, M5)
@@ -95,7 +102,7 @@ def rollup(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAUL
         db.commit()
     mark5 = rollup_mark(db, "5m")
     end1 = mark5 // H1 * H1
-    start1 = rollup_mark(db, "1h") or int(now - policy.m5_days * DAY) // H1 * H1
+    start1 = rollup_mark(db, "1h") or _oldest(db, MetricRollup5m.ts, H1, end1)
     if end1 > start1:
         result.rows_1h = _roll(db, _5M_TO_1H, start1, end1, H1)
         _set_mark(db, "1h", end1)
