@@ -351,7 +351,7 @@ class _RouteState:
         return now >= self.pending_since + dt.timedelta(minutes=self.route.digest_minutes)
 
 
-def _digest(state: _RouteState, kind: MessageKind, base_url: str) -> tuple[str, str, str]:
+def _digest(state: _RouteState, kind: MessageKind, base_url: str) -> tuple[str, str, apprise.NotifyType]:
     """Title, body and apprise type of the message listing a route's pending alerts."""
     entries = list(state.pending.values())
     route = state.route
@@ -382,7 +382,7 @@ def _digest(state: _RouteState, kind: MessageKind, base_url: str) -> tuple[str, 
     if unlisted:
         lines.append(f"... and {unlisted} more not listed; see {base_url}/alerts")
     ntype = _NOTIFY_TYPE[SEVERITIES[worst]] if worst >= 0 else apprise.NotifyType.SUCCESS
-    return head, "\n".join(lines), str(ntype)
+    return head, "\n".join(lines), ntype
 
 
 # --- sending ----------------------------------------------------------------------------------------------------
@@ -493,7 +493,7 @@ class Notifier:
         result = NotifyResult()
         for notice in notices:  # one route's messages go out in order (opened before resolved)
             resolved = notice.transition == "resolved"
-            ntype = str(apprise.NotifyType.SUCCESS if resolved else _NOTIFY_TYPE[notice.alert.severity])
+            ntype = apprise.NotifyType.SUCCESS if resolved else _NOTIFY_TYPE[notice.alert.severity]
             text = body(notice, self.base_url)
             result.merge(await self._message(state, "alert", [notice.alert.id], title(notice), text, ntype))
         return result
@@ -524,7 +524,7 @@ class Notifier:
         return sum(s.pending_notices for s in self._states)
 
     async def _message(
-        self, state: _RouteState, kind: MessageKind, ids: list[int], head: str, text: str, ntype: str
+        self, state: _RouteState, kind: MessageKind, ids: list[int], head: str, text: str, ntype: apprise.NotifyType
     ) -> NotifyResult:
         """One message to every URL of a route."""
         urls = state.route.urls
@@ -547,7 +547,7 @@ class Notifier:
             state.messages_sent += 1
         return result
 
-    async def _deliver(self, url: str, head: str, text: str, ntype: str) -> str | None:
+    async def _deliver(self, url: str, head: str, text: str, ntype: apprise.NotifyType) -> str | None:
         """None when the URL took the message, else why not (secrets removed)."""
         secrets = _url_secrets(url)
         try:
@@ -582,7 +582,9 @@ class Notifier:
         return _CREDENTIAL.sub(sub, url)
 
 
-def _apprise_send(url: str, head: str, text: str, ntype: str, timeout: float, secrets: list[str]) -> str | None:
+def _apprise_send(
+    url: str, head: str, text: str, ntype: apprise.NotifyType, timeout: float, secrets: list[str]
+) -> str | None:
     """Blocking: one message to one URL through apprise. None on success, else the reason."""
     ap = apprise.Apprise(asset=_ASSET)
     if not ap.add(url):
