@@ -131,6 +131,9 @@ class Plan(_Rec):
     links: list[PlannedLink]
     vpns: list[PlannedVpn]
     segments: list[ipaddress.IPv4Network]
+    # SNMP traps from every node's snmpd (None: no traps); defaults keep older state files readable.
+    trap_collector: ipaddress.IPv4Address | None = None
+    trap_port: int = 1162
 
     def node(self, name: str) -> PlannedNode:
         for node in self.nodes:
@@ -228,6 +231,8 @@ def make_plan(topo: Topology, prefix: str = "nwlab", mgmt_cidr: ipaddress.IPv4Ne
         bridge=f"{prefix}-mgmt",
         syslog_collector=topo.syslog.collector or next(mgmt.hosts()),
         syslog_port=topo.syslog.port,
+        trap_collector=(topo.traps.collector or next(mgmt.hosts())) if topo.traps.enabled else None,
+        trap_port=topo.traps.port,
         nodes=list(nodes.values()),
         links=links,
         vpns=vpns,

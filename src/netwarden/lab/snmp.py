@@ -8,6 +8,7 @@ does not forward LLDP, so the management bridge would show nothing) with a
 
 from __future__ import annotations
 
+import hashlib
 import platform
 
 from netwarden.lab import netns
@@ -52,9 +53,37 @@ def render(state: LabState, node: PlannedNode) -> str:
             f"agentXSocket unix:{ndir / 'agentx.sock'}",
             "agentXPerms 0660 0755 root frr",  # FRR's sub-agents run as frr
             "dontLogTCPWrappersConnects yes",
+            *_trap_lines(state, node),
             "",
         ]
     )
+
+
+# IF-MIB objects by number: the lab's snmpd runs without MIB files (-m '').
+_IF_COLUMNS = " ".join(f".1.3.6.1.2.1.2.2.1.{c}" for c in (1, 2, 7, 8))  # ifIndex, ifDescr, ifAdmin/OperStatus
+_IF_OPER = ".1.3.6.1.2.1.2.2.1.8"
+
+
+def _trap_lines(state: LabState, node: PlannedNode) -> list[str]:
+    """SNMPv2c linkDown/linkUp traps to the collector, checked every second (snmpd's own default is 60 s).
+
+    The DisMan monitor that raises them reads the agent through an internal SNMPv3 user; -S keeps
+    it from sending a trap per interface at start-up.
+    """
+    plan = state.plan
+    if plan.trap_collector is None:
+        return []
+    secret = hashlib.sha256(f"{community(state, node)}:{node.namespace}".encode()).hexdigest()[:24]
+    return [
+        f'createUser _nwmonitor SHA "{secret}" AES "{secret}"',
+        "rouser _nwmonitor",
+        "iquerySecName _nwmonitor",
+        f"trap2sink {plan.trap_collector}:{plan.trap_port} {community(state, node)}",
+        f"notificationEvent nwLinkUp .1.3.6.1.6.3.1.1.5.4 {_IF_COLUMNS}",
+        f"notificationEvent nwLinkDown .1.3.6.1.6.3.1.1.5.3 {_IF_COLUMNS}",
+        f'monitor -S -r 1 -e nwLinkUp "link up" {_IF_OPER} != 2',
+        f'monitor -S -r 1 -e nwLinkDown "link down" {_IF_OPER} == 2',
+    ]
 
 
 def start_snmpd(state: LabState, node: PlannedNode) -> Proc:

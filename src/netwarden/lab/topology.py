@@ -152,11 +152,20 @@ class Syslog(_Model):
     port: int = Field(default=5514, ge=1, le=65535)
 
 
+class Traps(_Model):
+    """Where every node's snmpd sends SNMPv2c traps (linkDown/linkUp within a second of the change)."""
+
+    collector: ipaddress.IPv4Address | None = Field(default=None, description="default: the mgmt bridge address")
+    port: int = Field(default=1162, ge=1, le=65535)
+    enabled: bool = True
+
+
 class Topology(_Model):
     name: str = Field(default="lab", pattern=r"^[A-Za-z0-9._-]{1,40}$")
     mgmt_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("198.18.0.0/24")
     addressing: Addressing = Addressing()
     syslog: Syslog = Syslog()
+    traps: Traps = Traps()
     nodes: dict[str, Node]
     links: list[Link] = []
     vpns: list[Vpn] = []
