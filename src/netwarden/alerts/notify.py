@@ -28,11 +28,10 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
-import apprise
-from apprise.manager_plugins import NotificationManager
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from netwarden import log as nwlog
@@ -42,6 +41,8 @@ from netwarden.config import Settings
 from netwarden.errors import ConfigError, NetwardenError
 
 if TYPE_CHECKING:
+    import apprise
+
     from netwarden.context import Context
 
 log = nwlog.get(__name__)
@@ -60,16 +61,28 @@ MAX_REASON = 300  # characters of a failure reason kept
 HOUR = dt.timedelta(hours=1)
 
 _CREDENTIAL = re.compile(r"\{credential:([A-Za-z0-9_.@-]+)\}")
-_ASSET = apprise.AppriseAsset(storage_mode="memory")  # apprise keeps nothing on disk
-_NOTIFY_TYPE = {
-    "critical": apprise.NotifyType.FAILURE,
-    "major": apprise.NotifyType.FAILURE,
-    "minor": apprise.NotifyType.WARNING,
-    "warning": apprise.NotifyType.WARNING,
-    "info": apprise.NotifyType.INFO,
+NoticeType = Literal["info", "success", "warning", "failure"]  # apprise's notify types (icons, colours)
+_NOTIFY_TYPE: dict[str, NoticeType] = {
+    "critical": "failure",
+    "major": "failure",
+    "minor": "warning",
+    "warning": "warning",
+    "info": "info",
 }
 
 CredentialResolver = Callable[[str], str]
+
+
+# apprise is imported where it is used: loading it takes a few tenths of a second CLI commands need not pay.
+
+
+@cache
+def _asset() -> apprise.AppriseAsset:
+    import apprise
+
+    return apprise.AppriseAsset(storage_mode="memory")  # apprise keeps nothing on disk
+
+
 SiteOf = Callable[[str], "str | None"]
 
 
@@ -192,11 +205,14 @@ def _url_problem(url: str) -> str | None:
     if "://" not in url:
         return "not an apprise URL (scheme://...), e.g. mailto://user:pass@smtp.example.net or json://host/path"
     scheme = url.split("://", 1)[0].lower()
+    from apprise import Apprise
+    from apprise.manager_plugins import NotificationManager
+
     if scheme not in NotificationManager():  # type: ignore[no-untyped-call]
         return f"apprise has no service for {scheme}://"
     if _CREDENTIAL.search(url):
         return None  # checked at send time, once the secret is known
-    if apprise.Apprise.instantiate(url, asset=_ASSET) is None:
+    if Apprise.instantiate(url, asset=_asset()) is None:
         return "apprise cannot parse it; check its fields against apprise's page for that service"
     return None
 
@@ -205,7 +221,9 @@ def display_url(url: str) -> str:
     """The URL with its secrets masked (apprise's privacy form, without query defaults)."""
     probe = _CREDENTIAL.sub("credential", url)
     try:
-        plugin = apprise.Apprise.instantiate(probe, asset=_ASSET)
+        from apprise import Apprise
+
+        plugin = Apprise.instantiate(probe, asset=_asset())
     except Exception:  # apprise plugins raise what they like on odd input
         plugin = None
     if plugin is not None:
@@ -351,7 +369,7 @@ class _RouteState:
         return now >= self.pending_since + dt.timedelta(minutes=self.route.digest_minutes)
 
 
-def _digest(state: _RouteState, kind: MessageKind, base_url: str) -> tuple[str, str, apprise.NotifyType]:
+def _digest(state: _RouteState, kind: MessageKind, base_url: str) -> tuple[str, str, NoticeType]:
     """Title, body and apprise type of the message listing a route's pending alerts."""
     entries = list(state.pending.values())
     route = state.route
@@ -381,7 +399,7 @@ def _digest(state: _RouteState, kind: MessageKind, base_url: str) -> tuple[str, 
     unlisted = max(0, len(entries) - MAX_LISTED) + state.overflow
     if unlisted:
         lines.append(f"... and {unlisted} more not listed; see {base_url}/alerts")
-    ntype = _NOTIFY_TYPE[SEVERITIES[worst]] if worst >= 0 else apprise.NotifyType.SUCCESS
+    ntype: NoticeType = _NOTIFY_TYPE[SEVERITIES[worst]] if worst >= 0 else "success"
     return head, "\n".join(lines), ntype
 
 
@@ -493,7 +511,7 @@ class Notifier:
         result = NotifyResult()
         for notice in notices:  # one route's messages go out in order (opened before resolved)
             resolved = notice.transition == "resolved"
-            ntype = apprise.NotifyType.SUCCESS if resolved else _NOTIFY_TYPE[notice.alert.severity]
+            ntype: NoticeType = "success" if resolved else _NOTIFY_TYPE[notice.alert.severity]
             text = body(notice, self.base_url)
             result.merge(await self._message(state, "alert", [notice.alert.id], title(notice), text, ntype))
         return result
@@ -524,7 +542,7 @@ class Notifier:
         return sum(s.pending_notices for s in self._states)
 
     async def _message(
-        self, state: _RouteState, kind: MessageKind, ids: list[int], head: str, text: str, ntype: apprise.NotifyType
+        self, state: _RouteState, kind: MessageKind, ids: list[int], head: str, text: str, ntype: NoticeType
     ) -> NotifyResult:
         """One message to every URL of a route."""
         urls = state.route.urls
@@ -547,7 +565,7 @@ class Notifier:
             state.messages_sent += 1
         return result
 
-    async def _deliver(self, url: str, head: str, text: str, ntype: apprise.NotifyType) -> str | None:
+    async def _deliver(self, url: str, head: str, text: str, ntype: NoticeType) -> str | None:
         """None when the URL took the message, else why not (secrets removed)."""
         secrets = _url_secrets(url)
         try:
@@ -582,14 +600,14 @@ class Notifier:
         return _CREDENTIAL.sub(sub, url)
 
 
-def _apprise_send(
-    url: str, head: str, text: str, ntype: apprise.NotifyType, timeout: float, secrets: list[str]
-) -> str | None:
+def _apprise_send(url: str, head: str, text: str, ntype: NoticeType, timeout: float, secrets: list[str]) -> str | None:
     """Blocking: one message to one URL through apprise. None on success, else the reason."""
-    ap = apprise.Apprise(asset=_ASSET)
+    from apprise import Apprise
+
+    ap = Apprise(asset=_asset())
     if not ap.add(url):
         return "apprise cannot parse this URL; check its fields against apprise's page for that service"
-    res = ap.notify(body=text, title=head, notify_type=ntype, body_format=apprise.NotifyFormat.TEXT, timeout=timeout)
+    res = ap.notify(body=text, title=head, notify_type=ntype, body_format="text", timeout=timeout)
     if res:
         return None
     said = [e.message for e in res.logs() if e.level in ("WARNING", "ERROR", "CRITICAL")]
