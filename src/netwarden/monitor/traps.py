@@ -1,0 +1,433 @@
+"""SNMP trap receiver: v1, v2c and v3 notifications in, :class:`~netwarden.alerts.events.Event` batches out.
+
+:class:`TrapReceiver` is the asyncio UDP endpoint: a per-source token bucket bounds floods before
+any decoding (:mod:`netwarden.monitor.trap_decode`), informs are answered, traps become events
+(:mod:`netwarden.monitor.trap_events`) named after the sending device (a :data:`Lookup` callable,
+see :func:`inventory_lookup`), and events reach the sink in batches (a batch leaves when full or
+``flush_interval`` seconds after its first event) so a storm of traps costs a few transactions.
+Nothing a sender does raises out of the receiver: every datagram is decoded, answered as an
+SNMPv3 discovery probe, or dropped with a reason, and :meth:`TrapReceiver.stats` counts them all.
+
+``netwarden serve`` runs :func:`start_from_settings`; ``netwarden traps listen`` runs one in the
+foreground. See docs/decisions/0014-trap-receiver.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from netwarden.alerts.events import Event
+from netwarden.collect import snmp
+from netwarden.errors import InvalidInput
+from netwarden.monitor.trap_decode import Decoded, Trap, TrapDecoder, TrapError
+from netwarden.monitor.trap_events import render, trap_events
+
+if TYPE_CHECKING:
+    from netwarden.access.schemas import Actor
+    from netwarden.context import Context
+
+__all__ = [
+    "Decoded",
+    "EventSink",
+    "InventoryLookup",
+    "Lookup",
+    "Trap",
+    "TrapDecoder",
+    "TrapError",
+    "TrapReceiver",
+    "TrapStats",
+    "alert_sink",
+    "inventory_lookup",
+    "render",
+    "start_from_settings",
+    "trap_events",
+    "users_from_credentials",
+]
+
+log = logging.getLogger(__name__)
+EventSink = Callable[[list[Event]], Awaitable[None] | None]
+Lookup = Callable[[str], str | None]  # sender address -> device name
+
+
+@dataclass
+class TrapStats:
+    """Counters: every datagram ``received`` is ``decoded``, a v3 discovery ``probe``, or ``dropped`` by reason."""
+
+    received: int = 0
+    decoded: int = 0
+    probes: int = 0
+    answered: int = 0
+    duplicates: int = 0  # resent informs, among ``decoded``
+    dropped: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+    delivered: int = 0
+    batches: int = 0
+    events_lost: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Buckets:
+    """Token buckets per source address (``rate`` per second, ``burst`` deep), at most ``size`` sources kept."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float], size: int = 65536) -> None:
+        self.rate, self.burst, self.clock, self.size = rate, burst, clock, size
+        self.buckets: OrderedDict[str, list[float]] = OrderedDict()
+
+    def allow(self, source: str) -> bool:
+        now = self.clock()
+        bucket = self.buckets.get(source)
+        if bucket is None:
+            bucket = self.buckets[source] = [self.burst, now]
+            if len(self.buckets) > self.size:
+                self.buckets.popitem(last=False)
+        else:
+            self.buckets.move_to_end(source)
+            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+            bucket[1] = now
+        if bucket[0] >= 1:
+            bucket[0] -= 1
+            return True
+        return False
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, receiver: TrapReceiver) -> None:
+        self.receiver = receiver
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        reply = self.receiver.handle_datagram(data, str(addr[0]))
+        if reply is not None and self.transport is not None:
+            self.transport.sendto(reply, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("trap socket error=%r", str(exc))
+
+
+class TrapReceiver:
+    """The UDP trap listener: decode, rate-limit, map to events, deliver in batches.
+
+    Args:
+        sink: called with each batch of events (sync or async).
+        communities: v1/v2c communities accepted.
+        users: SNMPv3 users accepted (see :func:`users_from_credentials`).
+        lookup: sender address -> device name (see :func:`inventory_lookup`); the address otherwise.
+        rate, burst: per-source token bucket (traps per second, bucket depth).
+        flush_interval, batch_size: a batch leaves when it is full or this many seconds after its first event.
+        max_pending: events waiting for the sink beyond this are dropped (``events_lost["queue_full"]``).
+    """
+
+    def __init__(
+        self,
+        sink: EventSink,
+        *,
+        communities: Iterable[str] = ("public",),
+        users: Iterable[snmp.V3] = (),
+        lookup: Lookup | None = None,
+        rate: float = 200.0,
+        burst: float = 1000.0,
+        flush_interval: float = 0.5,
+        batch_size: int = 500,
+        max_pending: int = 100_000,
+        engine_id: bytes | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sink = sink
+        self.decoder = TrapDecoder(communities, users, engine_id)
+        self.lookup = lookup
+        self.flush_interval, self.batch_size, self.max_pending = flush_interval, max(1, batch_size), max_pending
+        self._limits = _Buckets(rate, burst, clock)
+        self._stats = TrapStats()
+        self._pending: list[Event] = []
+        self._has_pending = asyncio.Event()
+        self._full = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._transport: asyncio.DatagramTransport | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self.address: tuple[str, int] = ("", 0)
+        self._attempts = 0
+        self._informs: OrderedDict[tuple[str, str, int, str], None] = OrderedDict()
+
+    async def start(self, host: str = "0.0.0.0", port: int = 162) -> None:
+        """Listen on ``host``:``port`` (0 picks a free port; see :attr:`address`)."""
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            # A burst of traps must wait in the kernel while a batch is delivered, not be lost there.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            hint = "; ports below 1024 need root, use --port 1162 or another" if port < 1024 else ""
+            raise TrapError(
+                "bind", f"cannot listen for traps on udp {host}:{port}: {exc.strerror or exc}{hint}"
+            ) from None
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
+        self._transport = transport
+        self.address = sock.getsockname()[:2]
+        self._flusher = asyncio.create_task(self._flush_loop())
+        log.info("trap receiver listening address=%s:%s", *self.address)
+
+    async def close(self) -> None:
+        """Stop listening and deliver what is pending."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        self._closing.set()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        for _ in range(len(self._pending) // self.batch_size + 1):
+            if not self._pending:
+                break
+            await self._deliver_one(final=True)
+
+    def stats(self) -> TrapStats:
+        """A copy of the counters."""
+        s = self._stats
+        return TrapStats(**{**asdict(s), "dropped": dict(s.dropped), "events_lost": dict(s.events_lost)})
+
+    # ------------------------------------------------------------ one datagram
+
+    def handle_datagram(self, data: bytes, address: str) -> bytes | None:
+        """Account for, decode and queue one datagram; returns the reply to send (inform or report)."""
+        stats = self._stats
+        stats.received += 1
+        sender = _normal(address)
+        if not self._limits.allow(sender):
+            self._drop("rate_limited")
+            return None
+        try:
+            decoded = self.decoder.decode(data, sender)
+        except TrapError as exc:
+            self._drop(exc.reason)
+            log.debug("trap dropped reason=%s detail=%r", exc.reason, str(exc))
+            return None
+        except Exception as exc:  # a decoder bug must not stop the listener: counted and logged
+            self._drop("internal_error")
+            log.warning("trap decoding failed sender=%s error=%r", sender, repr(exc))
+            return None
+        if decoded.reply is not None:
+            stats.answered += 1
+        if decoded.trap is None:
+            stats.probes += 1
+            return decoded.reply
+        stats.decoded += 1
+        trap = decoded.trap
+        if trap.inform and self._seen_before(trap):
+            stats.duplicates += 1  # a resent inform (our answer was lost): answered again, not counted twice
+            return decoded.reply
+        device = self._device(trap)
+        self._queue(trap_events(trap, device))
+        return decoded.reply
+
+    def _seen_before(self, trap: Trap) -> bool:
+        key = (trap.sender, trap.version, trap.request_id, trap.oid)
+        if key in self._informs:
+            return True
+        self._informs[key] = None
+        if len(self._informs) > 4096:
+            self._informs.popitem(last=False)
+        return False
+
+    def _device(self, trap: Trap) -> str:
+        if self.lookup is not None:
+            for address in (trap.sender, trap.agent):
+                if address:
+                    try:
+                        name = self.lookup(address)
+                    except Exception as exc:  # the inventory being unreachable must not lose the trap
+                        log.warning("trap device lookup failed error=%r", str(exc))
+                        break
+                    if name:
+                        return name
+        return trap.sender
+
+    def _drop(self, reason: str) -> None:
+        self._stats.dropped[reason] = self._stats.dropped.get(reason, 0) + 1
+
+    def _lose(self, reason: str, count: int) -> None:
+        self._stats.events_lost[reason] = self._stats.events_lost.get(reason, 0) + count
+
+    def _queue(self, events: list[Event]) -> None:
+        self._stats.events += len(events)
+        room = self.max_pending - len(self._pending)
+        if room < len(events):
+            self._lose("queue_full", len(events) - max(0, room))
+            events = events[: max(0, room)]
+        self._pending.extend(events)
+        if self._pending:
+            self._has_pending.set()
+        if len(self._pending) >= self.batch_size:
+            self._full.set()
+
+    # ------------------------------------------------------------ batches
+
+    async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._has_pending.wait()
+            deadline = loop.time() + self.flush_interval
+            while len(self._pending) < self.batch_size and (left := deadline - loop.time()) > 0:
+                self._full.clear()
+                try:
+                    await asyncio.wait_for(self._full.wait(), left)
+                except TimeoutError:
+                    break
+            if not await self._deliver_one():
+                # Back off before retrying a failing sink; close() cuts the wait short.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), self.flush_interval)
+            if not self._pending:
+                self._has_pending.clear()
+                self._full.clear()
+
+    async def _deliver_one(self, final: bool = False) -> bool:
+        """Hand the oldest batch to the sink; a failing batch is retried twice, then counted as lost."""
+        batch = self._pending[: self.batch_size]
+        del self._pending[: self.batch_size]
+        try:
+            result = self.sink(batch)
+            if asyncio.iscoroutine(result):
+                await result
+        except asyncio.CancelledError:
+            self._pending[:0] = batch
+            raise
+        except Exception as exc:
+            attempts = self._attempts + 1
+            log.warning("trap event sink failed events=%s attempt=%s error=%r", len(batch), attempts, str(exc))
+            if attempts >= 3 or final:
+                self._lose("sink_failed", len(batch))
+                self._attempts = 0
+            else:
+                self._attempts = attempts
+                self._pending[:0] = batch
+            return False
+        self._attempts = 0
+        self._stats.delivered += len(batch)
+        self._stats.batches += 1
+        return True
+
+
+def _normal(address: str) -> str:
+    """Canonical text of an address (IPv4-mapped IPv6 becomes IPv4; a scope suffix is kept off)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
+# ---------------------------------------------------------------- wiring to the store
+
+
+class InventoryLookup:
+    """Sender address -> device name from the inventory (management and interface addresses).
+
+    The map is read at most every ``refresh`` seconds, so a trap storm costs no queries; a device
+    added since is named after the next refresh (its traps carry the address until then).
+    """
+
+    def __init__(self, ctx: Context, refresh: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ctx, self.refresh, self.clock = ctx, refresh, clock
+        self._names: dict[str, str] = {}
+        self._loaded: float | None = None
+
+    def __call__(self, address: str) -> str | None:
+        now = self.clock()
+        if self._loaded is None or now - self._loaded >= self.refresh:
+            self._loaded = now
+            try:
+                self._names = self._load()
+            except Exception as exc:  # keep the last map; the next refresh tries again
+                log.warning("trap inventory lookup could not read the store error=%r", str(exc))
+        return self._names.get(_normal(address))
+
+    def _load(self) -> dict[str, str]:
+        from sqlalchemy import select
+
+        from netwarden.inventory.models import Device, Interface, IPAddress
+
+        names: dict[str, str] = {}
+        with self.ctx.db() as db:
+            query = select(IPAddress.address, Device.name).join(Interface, IPAddress.interface_id == Interface.id)
+            for address, name in db.execute(query.join(Device, Interface.device_id == Device.id)):
+                names[_normal(address)] = name
+            for name, mgmt in db.execute(select(Device.name, Device.mgmt_ip).where(Device.mgmt_ip.is_not(None))):
+                names[_normal(str(mgmt))] = name  # the management address wins over an interface's
+        return names
+
+
+def inventory_lookup(ctx: Context, refresh: float = 60.0) -> Lookup:
+    """A :data:`Lookup` over the inventory of ``ctx``, cached for ``refresh`` seconds."""
+    return InventoryLookup(ctx, refresh)
+
+
+def users_from_credentials(ctx: Context, actor: Actor, names: Iterable[str]) -> list[snmp.V3]:
+    """The SNMPv3 users of stored ``snmp-v3`` credentials (other kinds are refused)."""
+    from netwarden.collect.snmp_facts import auth_from_secret
+    from netwarden.inventory.credentials import reveal_credential
+
+    users: list[snmp.V3] = []
+    with ctx.db() as db:
+        for name in names:
+            cred = reveal_credential(db, actor, ctx.vault, name)
+            auth = auth_from_secret(cred) if cred.kind == "snmp-v3" else None
+            if not isinstance(auth, snmp.V3):
+                raise InvalidInput(f"traps_credentials names {name!r}, a {cred.kind} credential: name snmp-v3 ones")
+            users.append(auth)
+    return users
+
+
+def alert_sink(ctx: Context, actor: Actor) -> EventSink:
+    """A sink that ingests each batch into the alert engine in one transaction (off the event loop)."""
+    import importlib
+
+    # Imported by name: the alert engine is another package's service, loaded only when traps flow.
+    alerts = importlib.import_module("netwarden.alerts.service")
+
+    def ingest(events: list[Event]) -> None:
+        with ctx.db() as db:
+            alerts.ingest(db, actor, events)
+
+    async def sink(events: list[Event]) -> None:
+        if events:
+            await asyncio.to_thread(ingest, events)
+
+    return sink
+
+
+async def start_from_settings(ctx: Context, sink: EventSink | None = None, actor: Actor | None = None) -> TrapReceiver:
+    """The receiver ``netwarden serve`` runs: settings' host, port, communities and v3 credentials.
+
+    ``sink`` defaults to :func:`alert_sink`; device names come from :func:`inventory_lookup`.
+    """
+    from netwarden.access.schemas import SYSTEM
+
+    who = actor or SYSTEM
+    s = ctx.settings
+    users = users_from_credentials(ctx, who, s.traps_credentials)
+    receiver = TrapReceiver(
+        sink or alert_sink(ctx, who), communities=s.traps_communities, users=users, lookup=inventory_lookup(ctx)
+    )
+    await receiver.start(s.traps_host, s.traps_port)
+    return receiver
