@@ -75,6 +75,9 @@ class IfReading:
     out_octets: int | None
     bits: int  # 64 for HC counters, 32 for the ifTable fallback
     errors: dict[str, int]
+    # ifOperStatus down(2) or lowerLayerDown(7); unknown(4) and dormant(5), which tunnels and idle
+    # ports report, are not failures.
+    oper_down: bool = False
 
 
 @dataclass
@@ -142,6 +145,7 @@ def _interfaces(cols: dict[str, dict[str, Value]]) -> dict[str, IfReading]:
             name=name,
             admin_up=_int(cols["admin"].get(index)) == 1,
             oper_up=_int(cols["oper"].get(index)) == 1,
+            oper_down=_int(cols["oper"].get(index)) in (2, 7),
             speed_bps=high * 1_000_000 if high else None,
             in_octets=hc_in if hc else _int(cols["in_octets32"].get(index)),
             out_octets=hc_out if hc else _int(cols["out_octets32"].get(index)),
@@ -245,7 +249,7 @@ class Poller:
 
     def _interface_event(self, out: PollOutcome, target: Target, now: IfReading) -> None:
         key = (target.name, now.name)
-        down = now.admin_up and not now.oper_up
+        down = now.admin_up and now.oper_down
         before = self.if_down.get(key)
         self.if_down[key] = down
         if (before is None and not down) or before == down:

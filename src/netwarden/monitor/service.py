@@ -65,6 +65,33 @@ class Monitor:
     actor: Actor
     poller: Poller = field(default_factory=Poller)
     auth: dict[str, snmp.Auth | None] = field(default_factory=dict)
+    seeded: set[str] = field(default_factory=set)
+
+    def seed(self, names: Iterable[str]) -> None:
+        """Start the poller's memory of devices it has not seen from the alerts active in the store.
+
+        A device that was down when this process (or, in distributed mode, this worker) took it over
+        then clears its alert on the first poll that finds it up, instead of never.
+        """
+        fresh = set(names) - self.seeded
+        if not fresh:
+            return
+        from netwarden.alerts.models import ACTIVE_STATES, Alert
+
+        with self.ctx.db() as db:
+            rows = db.execute(
+                select(Alert.kind, Alert.subject, Alert.ends).where(
+                    Alert.state.in_(ACTIVE_STATES), Alert.kind.in_(("device_down", "interface_down", "link_down"))
+                )
+            ).all()
+        for kind, subject, ends in rows:
+            if kind == "device_down" and subject in fresh:
+                self.poller.device_up[subject] = False
+            for end in ends if kind == "link_down" else [subject] if kind == "interface_down" else []:
+                device, _, port = str(end).partition(":")
+                if device in fresh and port:
+                    self.poller.if_down[(device, port)] = True
+        self.seeded |= fresh
 
     def devices(self, only: Iterable[str] = ()) -> list[tuple[str, str]]:
         """(name, mgmt address) of the active devices to poll, or of ``only`` when given."""
@@ -130,6 +157,7 @@ class Monitor:
         started = time.perf_counter()
         wanted = set(checks)
         devices = self.devices(only)
+        self.seed(n for n, _ in devices)
         targets = await self.targets(devices, "snmp" in wanted)
         outcomes = await poll_round(
             self.poller,

@@ -37,7 +37,7 @@ def test_utilisation() -> None:
 
 
 def _reading(ts: float, uptime: float, octets: int, oper: bool = True, errors: int = 0) -> SnmpReading:
-    eth = IfReading("eth1", True, oper, 10**9, octets, octets // 2, 64, {"in_errors": errors})
+    eth = IfReading("eth1", True, oper, 10**9, octets, octets // 2, 64, {"in_errors": errors}, oper_down=not oper)
     return SnmpReading(ts=ts, uptime=uptime, interfaces={"eth1": eth}, cpu_pct=12.0, mem_used_pct=40.0, response_ms=3)
 
 
