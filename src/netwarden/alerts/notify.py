@@ -229,12 +229,14 @@ def display_url(url: str) -> str:
     if plugin is not None:
         shown = str(plugin.url(privacy=True)).split("?", 1)[0]  # type: ignore[no-untyped-call]
         return shown.rstrip("/")
+    if "://" not in url:
+        return "(not a URL)"
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
-        return "(unparsable URL)"
+        return f"{url.split('://', 1)[0]}://****"
     return f"{parts.scheme}://{host}{port}/****" if parts.path or parts.query else f"{parts.scheme}://{host}{port}"
 
 
