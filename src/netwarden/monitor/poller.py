@@ -248,13 +248,23 @@ class Poller:
         return out
 
     def _interface_event(self, out: PollOutcome, target: Target, now: IfReading) -> None:
+        """interface_down when a port in service (admin up, or up when last seen) goes down; up when back.
+
+        A port that was already shut when first seen is not in service and never alerts; one that
+        was up and is then shut (by a person or a fault) does, since it carried traffic a moment ago.
+        """
         key = (target.name, now.name)
-        down = now.admin_up and now.oper_down
         before = self.if_down.get(key)
+        in_service = now.admin_up or before is not None
+        down = now.oper_down and in_service
+        if not in_service:
+            self.if_down.pop(key, None)
+            return
         self.if_down[key] = down
         if (before is None and not down) or before == down:
             return
         subject = f"{target.name}:{now.name}"
+        why = "admin up" if now.admin_up else "shut down"
         out.events.append(
             Event(
                 source="poll",
@@ -262,7 +272,7 @@ class Poller:
                 subject=subject,
                 device=target.name,
                 severity="major",
-                summary=f"{subject} is {'down' if down else 'up again'} (admin up)",
+                summary=f"{subject} is {'down' if down else 'up again'} ({why})",
             )
         )
 

@@ -90,3 +90,26 @@ def test_device_down_and_up_events_follow_ping() -> None:
     # A device seen down at first sight is reported at once.
     fresh = Poller()
     assert [e.kind for e in fresh.availability(T, _ping(0), 0).events] == ["device_down"]
+
+
+def test_a_port_in_service_that_is_shut_alerts_but_one_shut_from_the_start_never_does() -> None:
+    from netwarden.monitor.poller import Poller, PollOutcome, Target
+
+    def reading(admin: bool, oper: bool) -> IfReading:
+        return IfReading("eth1", admin, oper, None, None, None, 64, {}, oper_down=not oper)
+
+    target = Target("r1", "127.0.0.1")
+    kinds: list[list[str]] = []
+    for _name, states in (
+        ("shut", [(False, False), (False, False), (True, True)]),
+        ("cut", [(True, True), (False, False), (False, False), (True, True)]),
+    ):
+        poller = Poller()
+        seen = []
+        for admin, oper in states:
+            out = PollOutcome("r1")
+            poller._interface_event(out, target, reading(admin, oper))
+            seen.append(",".join(e.kind for e in out.events))
+        kinds.append(seen)
+    assert kinds[0] == ["", "", ""]
+    assert kinds[1] == ["", "interface_down", "", "interface_up"]
