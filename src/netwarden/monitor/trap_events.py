@@ -211,10 +211,10 @@ def _text(raw: bytes) -> str:
 def _value(value: ber.Value) -> str:
     if isinstance(value, bytes):
         try:
-            text = value.decode("utf-8")
+            text: str | None = value.decode("utf-8")
         except UnicodeDecodeError:
-            text = ""
-        shown = repr(text) if text.isprintable() else "0x" + value.hex()
+            text = None
+        shown = repr(text) if text is not None and text.isprintable() else "0x" + value.hex()
         return shown[:200]
     return "null" if value is None else str(value)
 

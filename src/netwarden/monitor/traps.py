@@ -180,7 +180,6 @@ class TrapReceiver:
         transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
         self._transport = transport
         self.address = sock.getsockname()[:2]
-        self._flusher = asyncio.create_task(self._flush_loop())
         log.info("trap receiver listening address=%s:%s", *self.address)
 
     async def close(self) -> None:
@@ -273,6 +272,8 @@ class TrapReceiver:
             self._lose("queue_full", len(events) - max(0, room))
             events = events[: max(0, room)]
         self._pending.extend(events)
+        if self._flusher is None and not self._closing.is_set():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
         if self._pending:
             self._has_pending.set()
         if len(self._pending) >= self.batch_size:
