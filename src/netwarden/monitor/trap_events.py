@@ -235,5 +235,5 @@ def render(trap: Trap) -> str:
         head += f" user {trap.user}"
     kind = "inform" if trap.inform else "trap"
     parts = [f"{_name(o)}={_value(v)}" for o, v in trap.varbinds]
-    text = f"{head}: {kind} {_name(trap.oid)} uptime={trap.uptime}; " + "; ".join(parts)
+    text = "; ".join([f"{head}: {kind} {_name(trap.oid)} uptime={trap.uptime}", *parts])
     return text[:_MAX_RAW]
