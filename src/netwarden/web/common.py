@@ -45,7 +45,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("devices", "Devices", "/devices"),
     NavItem("map", "Map", "/map", blurb="The topology map of sites, devices and links, coloured by state."),
     NavItem("monitoring", "Monitoring", "/monitoring", False, blurb="Polling, interface graphs, SLA probes."),
-    NavItem("alerts", "Alerts", "/alerts", False, blurb="Open alerts with their root cause and impact."),
+    NavItem("alerts", "Alerts", "/alerts"),
     NavItem("configs", "Configs", "/configs", False, blurb="Config backups, diffs, compliance and ACL analysis."),
     NavItem("security", "Security", "/security", False, blurb="Syslog events, detections, captures and scans."),
     NavItem("incidents", "Incidents", "/incidents", False, blurb="Tickets, timelines and post-incident reports."),
@@ -77,6 +77,16 @@ def _fmt_speed(value: int | None) -> str:
     return str(value)
 
 
+def _fmt_rate(value: float | None) -> str:
+    """A rate in bit/s as a short label (1.25 Gb/s, 830 kb/s)."""
+    if value is None:
+        return "—"
+    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.3g} {unit}b/s"
+    return f"{value:.3g} b/s"
+
+
 def _fmt_count(value: int) -> str:
     """Address counts: IPv6 sizes such as 2^80 stay readable."""
     if value >= 2**32 and value & (value - 1) == 0:
@@ -87,6 +97,7 @@ def _fmt_count(value: int) -> str:
 TEMPLATES.env.filters["count"] = _fmt_count
 TEMPLATES.env.filters["when"] = _fmt_time
 TEMPLATES.env.filters["speed"] = _fmt_speed
+TEMPLATES.env.filters["rate"] = _fmt_rate
 TEMPLATES.env.globals["version"] = __version__
 
 

@@ -15,6 +15,7 @@ from netwarden.errors import InvalidInput, NetwardenError
 from netwarden.inventory import service
 from netwarden.inventory.platforms import KNOWN_PLATFORMS
 from netwarden.inventory.schemas import DeviceFilter, DeviceIn, DeviceStatus
+from netwarden.web.alerts import alerts_for_device, link_ends
 from netwarden.web.common import (
     PageRoute,
     check_csrf,
@@ -25,6 +26,7 @@ from netwarden.web.common import (
     render,
     validation_message,
 )
+from netwarden.web.graphs import DEVICE_PANELS, RANGES, latest_by_interface
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -134,7 +136,18 @@ def add_device(
 
 @router.get("/devices/{name:path}")
 def device_page(request: Request, actor: PageActor, name: str) -> Response:
-    """One device: facts, tags, interfaces with their addresses."""
+    """One device: facts, tags, active alerts, graphs, interfaces with their addresses and latest traffic."""
     with get_ctx(request).db() as db:
         device = service.show_device(db, actor, name)
-    return render(request, "device.html", device=device, active="devices", title=device.name)
+    return render(
+        request,
+        "device.html",
+        device=device,
+        alerts=alerts_for_device(request, actor, device.name),
+        link_ends=link_ends,
+        latest=latest_by_interface(request, actor, device.name),
+        panels=DEVICE_PANELS,
+        ranges=list(RANGES),
+        active="devices",
+        title=device.name,
+    )

@@ -13,8 +13,10 @@ from netwarden.access.schemas import Actor, Role
 from netwarden.errors import PermissionDenied
 from netwarden.inventory import service
 from netwarden.inventory.schemas import DeviceFilter
+from netwarden.web.alerts import link_ends
 from netwarden.web.common import NAV, NavItem, PageRoute, get_ctx, page_actor, page_links, render
 from netwarden.web.devices import STATUSES
+from netwarden.web.status import status
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -39,7 +41,8 @@ def _count_prefixes(db: Session, actor: Actor) -> int | None:
 
 @router.get("/")
 def dashboard(request: Request, actor: PageActor) -> Response:
-    """Counts of the inventory, devices by status, sites, and (admins) the latest audit entries."""
+    """Monitoring (up/down, open alerts by severity, worst interfaces), then the inventory and (admins) audit."""
+    monitoring = status(request, actor)
     with get_ctx(request).db() as db:
         sites = service.list_sites(db, actor, limit=12)
         by_status = {s: service.list_devices(db, actor, DeviceFilter(status=s), limit=1).total for s in STATUSES}
@@ -57,6 +60,8 @@ def dashboard(request: Request, actor: PageActor) -> Response:
         by_status=by_status,
         sites=sites.items,
         recent=recent,
+        mon=monitoring,
+        link_ends=link_ends,
         active="dashboard",
         title="Dashboard",
     )
