@@ -319,6 +319,12 @@ def test_duplicates_last_value_wins(ctx: Context) -> None:
     with ctx.db() as db:
         assert _raw(db, "r1", "rtt_ms") == [(NOW - 61, 2.0), (NOW - 60, 5.0)]
     assert count(ctx, MetricSample) == 2
+    # Two writes in one transaction (PostgreSQL stages each through the same temporary table).
+    with ctx.db() as db:
+        metrics.write(db, [Point("r1", "rtt_ms", "", NOW - 60, 6.0)], now=NOW)
+        metrics.write(db, [Point("r1", "rtt_ms", "", NOW - 60, 7.0), Point("r1", "rtt_ms", "", NOW - 59, 0.1)], now=NOW)
+    with ctx.db() as db:
+        assert _raw(db, "r1", "rtt_ms") == [(NOW - 61, 2.0), (NOW - 60, 7.0), (NOW - 59, 0.1)]
 
 
 def test_latest_and_prometheus_text(ctx: Context) -> None:

@@ -51,7 +51,6 @@ MAX_BUCKETS = 100_000
 _CACHE_MAX = 1_000_000  # about 200 bytes a series; cleared when full rather than grown without bound
 # Cleared this often too, so an id ``prune`` deleted in another process is never used for long.
 _CACHE_MAX_AGE = 6 * 3600
-_PG_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -334,15 +333,23 @@ def write(
 def _insert(db: Session, rows: dict[tuple[int, int], float]) -> None:
     conn = db.connection()
     if conn.dialect.name == "postgresql":
-        # One statement per chunk over three arrays: no per-row round trip, no COPY needed.
-        items = list(rows.items())
-        for i in range(0, len(items), _PG_CHUNK):
-            chunk = items[i : i + _PG_CHUNK]
-            conn.exec_driver_sql(
+        # COPY into a per-connection temporary table, then one upsert from it: twice the rate of
+        # one INSERT over unnest() arrays, ten times that of executemany (decision 0012).
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cur:
+            cur.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS netwarden_metric_stage"
+                " (series_id integer, ts bigint, value double precision) ON COMMIT DELETE ROWS"
+            )
+            cur.execute("DELETE FROM netwarden_metric_stage")  # a second write in the same transaction
+            with cur.copy("COPY netwarden_metric_stage (series_id, ts, value) FROM STDIN") as copy:
+                for (sid, ts), value in rows.items():
+                    copy.write_row((sid, ts, value))
+            cur.execute(
                 "INSERT INTO metric_samples (series_id, ts, value)"
-                " SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::double precision[])"
-                " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value",
-                ([k[0] for k, _ in chunk], [k[1] for k, _ in chunk], [v for _, v in chunk]),
+                " SELECT series_id, ts, value FROM netwarden_metric_stage"
+                " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value"
             )
     else:
         conn.exec_driver_sql(
