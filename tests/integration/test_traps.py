@@ -346,3 +346,34 @@ def test_the_listen_command_prints_events_as_json_lines(sqlite_ctx: Context, snm
     )
     stats = json.loads(err.strip().splitlines()[-1])["stats"]
     assert (stats["received"], stats["decoded"], stats["events"]) == (1, 1, 1)
+
+
+def test_traps_open_and_clear_alerts_through_the_alert_sink(ctx: Context, snmp_env: dict[str, str]) -> None:
+    from netwarden.alerts.service import list_alerts
+    from netwarden.monitor.traps import alert_sink
+
+    _inventory(ctx)
+
+    def active() -> list[tuple[str, str, str]]:
+        with ctx.db() as db:
+            return [(a.kind, a.subject, a.state) for a in list_alerts(db, ADMIN)]
+
+    async def body() -> None:
+        rx = TrapReceiver(alert_sink(ctx, ADMIN), lookup=inventory_lookup(ctx), flush_interval=0.05)
+        await rx.start("127.0.0.1", 0)
+        try:
+            target = f"127.0.0.1:{rx.address[1]}"
+            for trap_oid in (LINK_DOWN, "1.3.6.1.6.3.1.1.5.4"):
+                rc, err = await send(
+                    snmp_env, "snmptrap", "-v", "2c", "-c", "public", target, "", trap_oid,
+                    f"{IF_INDEX}.3", "i", "3", f"{IF_DESCR}.3", "s", "eth2",
+                )  # fmt: skip
+                assert rc == 0, err
+                if trap_oid == LINK_DOWN:
+                    await wait_for(lambda: active() == [("interface_down", "edge1:eth2", "open")])
+            await wait_for(lambda: rx.stats().delivered == 2)
+        finally:
+            await rx.close()
+        assert active() == []  # linkUp cleared it
+
+    run(body())

@@ -89,14 +89,15 @@ def trap_events(trap: Trap, device: str) -> list[Event]:
     oid = _canonical(trap.oid)
     vbs = trap.varbinds
     if oid in (LINK_DOWN, LINK_UP):
+        # As the poller: a port shut while in service is down too (it carried traffic a moment ago;
+        # a trap only comes on a change), so the trap and poll paths raise the same alert.
         name = _interface(vbs)
         subject = f"{device}:{name}" if name else device
         down = oid == LINK_DOWN
-        admin_down = _column(vbs, "1.3.6.1.2.1.2.2.1.7.") == 2  # shut by an operator: no alarm
-        state = "administratively down" if admin_down else "down" if down else "up again"
-        severity: Severity = "info" if admin_down or not down else "major"
+        why = " (shut down)" if _column(vbs, "1.3.6.1.2.1.2.2.1.7.") == 2 else ""
         kind: EventKind = "interface_down" if down else "interface_up"
-        return [_event(trap, device, kind, subject, severity, f"{subject} is {state} (trap)")]
+        summary = f"{subject} is {'down' if down else 'up again'}{why} (trap)"
+        return [_event(trap, device, kind, subject, "major", summary)]
     if oid in (COLD_START, WARM_START):
         how = "cold" if oid == COLD_START else "warm"
         return [_event(trap, device, "reboot", device, "warning", f"{device} restarted ({how} start trap)")]

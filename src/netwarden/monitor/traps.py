@@ -400,19 +400,20 @@ def users_from_credentials(ctx: Context, actor: Actor, names: Iterable[str]) -> 
 
 
 def alert_sink(ctx: Context, actor: Actor) -> EventSink:
-    """A sink that ingests each batch into the alert engine in one transaction (off the event loop)."""
-    import importlib
+    """A sink that ingests each batch into the alert engine in one transaction.
 
-    # Imported by name: the alert engine is another package's service, loaded only when traps flow.
-    alerts = importlib.import_module("netwarden.alerts.service")
+    It runs on the event loop, as the poller's ingest does, so two batches never race inside the
+    engine; meanwhile traps wait in the socket's 4 MiB buffer.
+    """
+    from netwarden.alerts.schemas import AlertPolicy
+    from netwarden.alerts.service import ingest
 
-    def ingest(events: list[Event]) -> None:
-        with ctx.db() as db:
-            alerts.ingest(db, actor, events)
+    policy = AlertPolicy.from_settings(ctx.settings)
 
-    async def sink(events: list[Event]) -> None:
+    def sink(events: list[Event]) -> None:
         if events:
-            await asyncio.to_thread(ingest, events)
+            with ctx.db() as db:
+                ingest(db, actor, events, policy=policy)
 
     return sink
 

@@ -177,11 +177,11 @@ def test_link_down_names_the_interface_by_ifname_then_ifdescr_then_index() -> No
     assert one(trap_of(v2c(v2_pdu(LINK_DOWN, [vb(f"{IF_OPER}.4", i(2))])))).subject == "r1:ifIndex4"
 
 
-def test_link_up_clears_and_an_admin_shutdown_is_not_an_alarm() -> None:
+def test_link_up_clears_and_a_shutdown_is_down_like_the_poller_says() -> None:
     up = one(trap_of(v2c(v2_pdu(LINK_UP, [vb(f"{IF_DESCR}.3", s("eth2"))]))))
-    assert (up.kind, up.subject, up.severity) == ("interface_up", "r1:eth2", "info")
+    assert (up.kind, up.subject) == ("interface_up", "r1:eth2")
     shut = one(trap_of(v2c(v2_pdu(LINK_DOWN, [vb(f"{IF_DESCR}.3", s("eth2")), vb(f"{IF_ADMIN}.3", i(2))]))))
-    assert shut.kind == "interface_down" and shut.severity == "info" and "administratively" in shut.summary
+    assert (shut.kind, shut.severity) == ("interface_down", "major") and "shut down" in shut.summary
 
 
 def test_v1_generic_and_enterprise_traps_take_their_snmpv2_oids() -> None:
