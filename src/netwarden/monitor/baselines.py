@@ -32,6 +32,7 @@ import datetime as dt
 import logging
 import math
 import statistics
+import threading
 import time
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -146,20 +147,20 @@ class _Clock:
                 f"unknown time zone {tz!r} for baselines; give an IANA name such as Europe/Paris"
             ) from exc
         self.name = tz
-        self._cache: dict[int, tuple[int, int]] = {}
+        self.cache: dict[int, tuple[int, int]] = {}
 
     def slot(self, ts: float) -> tuple[int, int]:
         hour = int(ts // HOUR)
-        got = self._cache.get(hour)
+        got = self.cache.get(hour)
         if got is None:
             when = dt.datetime.fromtimestamp(hour * HOUR, self.zone)
             offset = when.utcoffset() or dt.timedelta(0)
             # The UNIX epoch was a Thursday: 72 hours after a Monday 00:00.
             local = (hour * HOUR + int(offset.total_seconds())) // HOUR + 72
             got = (local % SLOTS, local // SLOTS)
-            if len(self._cache) > 100_000:
-                self._cache.clear()
-            self._cache[hour] = got
+            if len(self.cache) > 100_000:
+                self.cache.clear()
+            self.cache[hour] = got
         return got
 
     def label(self, slot: int) -> str:
@@ -196,11 +197,10 @@ class _Watch:
 
 
 _LEARN_SQL = (
-    "SELECT s.device, s.metric, s.instance, r.ts, r.avg FROM metric_series s"
-    " JOIN {table} r ON r.series_id = s.id"
-    " WHERE s.metric IN :metrics AND r.ts >= :a AND r.ts < :z"
-    " ORDER BY r.series_id, r.ts"
+    "SELECT r.series_id, r.ts / 3600, r.avg FROM metric_series s JOIN {table} r ON r.series_id = s.id"
+    " WHERE s.metric IN :metrics AND r.ts >= :a AND r.ts < :z ORDER BY r.series_id, r.ts"
 )
+_NAMES_SQL = "SELECT id, device, metric, instance FROM metric_series WHERE metric IN :metrics"
 _CAPACITY_SQL = (
     "SELECT s.device, s.metric, s.instance, (r.ts / 86400) * 86400 AS day, MAX(r.avg) AS peak"
     " FROM metric_series s JOIN metric_rollup_1h r ON r.series_id = s.id"
@@ -249,6 +249,7 @@ class Baselines:
         self.next_refresh = 0.0
         self._watch: dict[Key, _Watch] = {}
         self._capacity: set[Key] = set()
+        self.refresh_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Baselines:
@@ -257,18 +258,33 @@ class Baselines:
     # -- learning -----------------------------------------------------------------------------
 
     def learn(self, db: Session, since: float | None = None, until: float | None = None) -> LearnResult:
-        """Learn from the rollups in [since, until) (default: the last ``window_days`` up to now)."""
+        """Learn from the rollups in [since, until) (default: the last ``window_days`` up to now).
+
+        Two queries: the names of the series of baselined metrics, then their rollup rows in
+        (series, time) order, fetched in batches and folded one series at a time.
+        """
         until_i = int(time.time() if until is None else until)
         since_i = int(until_i - self.window_days * DAY if since is None else since)
         table = "metric_rollup_1h" if self.tier == "1h" else "metric_rollup_5m"
+        wanted = {"metrics": sorted(self.specs)}
+        names_stmt = text(_NAMES_SQL).bindparams(bindparam("metrics", expanding=True))
+        names: dict[int, Key] = {sid: (d, m, i) for sid, d, m, i in db.execute(names_stmt, wanted)}
         stmt = text(_LEARN_SQL.format(table=table)).bindparams(bindparam("metrics", expanding=True))
-        rows = db.execute(
-            stmt,
-            {"metrics": sorted(self.specs), "a": since_i, "z": until_i},
-            execution_options={"yield_per": 10_000},
-        )
-        result = self.learn_rows((d, m, i, float(ts), float(v)) for d, m, i, ts, v in rows)
-        result.since, result.until = since_i, until_i
+        rows = db.execute(stmt, {**wanted, "a": since_i, "z": until_i}, execution_options={"yield_per": 20_000})
+        learned: dict[Key, tuple[array[float], array[float]]] = {}
+        result = LearnResult(since=since_i, until=until_i)
+        current = -1
+        hours: list[int] = []
+        values: list[float] = []
+        for part in rows.partitions(20_000):
+            for sid, hour, value in part:
+                if sid != current:
+                    self._keep(learned, result, names.get(current), hours, values)
+                    current, hours, values = sid, [], []
+                hours.append(hour)
+                values.append(value)
+        self._keep(learned, result, names.get(current), hours, values)
+        self.learned, self.learned_at = learned, time.time()
         log.info(
             "baselines learned rows=%d series=%d slots=%d since=%d until=%d",
             result.rows,
@@ -283,33 +299,47 @@ class Baselines:
         """Learn from (device, metric, instance, ts, value) rows grouped by series; replaces what was learned."""
         learned: dict[Key, tuple[array[float], array[float]]] = {}
         result = LearnResult()
-        for key, values in _by_series(rows):
-            result.rows += len(values)
-            if key[1] not in self.specs:
-                continue
-            slots: dict[int, list[float]] = {}
-            weeks: dict[int, set[int]] = {}
-            for ts, v in values:
-                if not math.isfinite(v):
-                    continue
-                slot, week = self.clock.slot(ts)
-                slots.setdefault(slot, []).append(v)
-                weeks.setdefault(slot, set()).add(week)
-            usual = array("d", [math.nan]) * SLOTS
-            spread = array("d", [math.nan]) * SLOTS
-            good = 0
-            for slot, vals in slots.items():
-                if len(weeks[slot]) >= self.min_weeks:
-                    mid, mad = median_mad(vals)
-                    usual[slot], spread[slot] = mid, MAD_TO_SIGMA * mad
-                    good += 1
-            if good:
-                learned[key] = (usual, spread)
-                result.series += 1
-                result.slots += good
-        self.learned = learned
-        self.learned_at = time.time()
+        for key, pairs in _by_series(rows):
+            self._keep(learned, result, key, [int(t // HOUR) for t, _ in pairs], [v for _, v in pairs])
+        self.learned, self.learned_at = learned, time.time()
         return result
+
+    def _keep(
+        self,
+        learned: dict[Key, tuple[array[float], array[float]]],
+        result: LearnResult,
+        key: Key | None,
+        hours: list[int],
+        values: list[float],
+    ) -> None:
+        """Fold one series' rows (UNIX hours, ascending) into its 168 slots; keep it when a slot has a verdict."""
+        result.rows += len(hours)
+        if key is None or key[1] not in self.specs or not hours:
+            return
+        by_slot: list[list[float]] = [[] for _ in range(SLOTS)]
+        weeks = [0] * SLOTS
+        last_week = [-1] * SLOTS
+        cache, slot_of, isfinite = self.clock.cache, self.clock.slot, math.isfinite
+        for hour, v in zip(hours, values, strict=True):
+            if not isfinite(v):
+                continue
+            slot, week = cache.get(hour) or slot_of(hour * HOUR)
+            by_slot[slot].append(v)
+            if week != last_week[slot]:  # times ascend, so a slot sees its weeks in order
+                last_week[slot] = week
+                weeks[slot] += 1
+        usual = array("d", [math.nan]) * SLOTS
+        spread = array("d", [math.nan]) * SLOTS
+        good = 0
+        for slot, vals in enumerate(by_slot):
+            if weeks[slot] >= self.min_weeks:
+                mid, mad = median_mad(vals)
+                usual[slot], spread[slot] = mid, MAD_TO_SIGMA * mad
+                good += 1
+        if good:
+            learned[key] = (usual, spread)
+            result.series += 1
+            result.slots += good
 
     def deviation(self, device: str, metric: str, instance: str, ts: float, value: float) -> Deviation | None:
         """How far ``value`` at ``ts`` is from the usual for that hour of the week; None without a verdict."""
@@ -497,9 +527,17 @@ class Baselines:
     # -- refreshing ---------------------------------------------------------------------------
 
     def refresh(
-        self, db: Session, engine: ThresholdEngine, roles: Mapping[str, str] | None = None, now: float | None = None
+        self,
+        db: Session,
+        engine: ThresholdEngine,
+        roles: Mapping[str, str] | None = None,
+        now: float | None = None,
+        skip: Collection[Key] | None = None,
     ) -> list[Event]:
-        """Learn again (when enabled) and forecast capacity; the next refresh is due ``refresh_seconds`` on."""
+        """Learn again (when enabled) and forecast capacity; the next refresh is due ``refresh_seconds`` on.
+
+        ``skip``: series past a threshold (default: the engine's), which get no capacity warning.
+        """
         now = time.time() if now is None else now
         self.next_refresh = now + self.refresh_seconds
         if self.enabled:
@@ -508,7 +546,7 @@ class Baselines:
             return []
         if roles is None:
             roles = device_roles(db) if engine.uses_roles else {}
-        return self.assess_capacity(db, engine, roles, now, skip=engine.active())
+        return self.assess_capacity(db, engine, roles, now, skip=engine.active() if skip is None else skip)
 
 
 def _by_series(rows: Iterable[Row]) -> Iterator[tuple[Key, list[tuple[float, float]]]]:
@@ -578,19 +616,28 @@ def evaluate_round(
     ``baselines.refresh_seconds`` the baselines are learned again and capacity is forecast; a
     store error there is logged and tried again in five minutes, and never loses the round's
     threshold events (the session is rolled back then: give this call a session of its own).
+
+    Safe to call from several threads at once (``asyncio.to_thread`` from the ping and the SNMP
+    loops): the engines' state is changed under ``engine.lock``, and one refresh runs at a time,
+    outside that lock, so a long learning run does not hold up another loop's round.
     """
     now = time.time() if now is None else now
     if roles is None:
         roles = device_roles(db, {p[0] for p in points}) if engine.uses_roles else {}
-    events = engine.evaluate(points, roles)
+    with engine.lock:
+        events = engine.evaluate(points, roles)
+        active = set(engine.active())
     if baselines is None:
         return events
-    if now >= baselines.next_refresh:
+    if now >= baselines.next_refresh and baselines.refresh_lock.acquire(blocking=False):
         try:
-            events += baselines.refresh(db, engine, None, now)
+            events += baselines.refresh(db, engine, None, now, skip=active)
         except (SQLAlchemyError, NetwardenError) as exc:
             db.rollback()  # leave the session usable; the refresh only read
             baselines.next_refresh = now + 300
             log.warning("baselines refresh failed, retrying in 5 minutes error=%r", str(exc).splitlines()[0])
-    events += baselines.evaluate(points, skip=engine.active().keys())
+        finally:
+            baselines.refresh_lock.release()
+    with engine.lock:
+        events += baselines.evaluate(points, skip=active)
     return events

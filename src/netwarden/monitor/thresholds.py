@@ -28,6 +28,7 @@ import datetime as dt
 import fnmatch
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -314,6 +315,7 @@ class ThresholdEngine:
         self.uses_roles = any(r.role != "*" for r in parsed)
         self._which: dict[tuple[str, str, str, str], ThresholdRule | None] = {}
         self._state: dict[Key, _State] = {}
+        self.lock = threading.Lock()  # taken by evaluate_round, which several loops may call at once
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ThresholdEngine:
