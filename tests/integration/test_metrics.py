@@ -6,6 +6,7 @@ and CLI tests use the real clock because the endpoints read it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
@@ -356,9 +357,10 @@ def test_latest_and_prometheus_text(ctx: Context) -> None:
     families = {f.name: f for f in text_string_to_metric_families(exposition)}
     assert set(families) == {"netwarden_cpu_pct", "netwarden_if_in_bps"}
     assert {f.type for f in families.values()} == {"gauge"}
-    got = {(s.labels["device"], s.labels["instance"]): s.value for s in families["netwarden_if_in_bps"].samples}
+    got = {(s.labels["device"], s.labels["item"]): s.value for s in families["netwarden_if_in_bps"].samples}
     assert got == {("r1", odd): 1.5e19, ("r1", "eth0"): 11.0}
     assert sorted(s.value for s in families["netwarden_cpu_pct"].samples) == [-0.5, 7.0, 7.0]
+    assert all(set(s.labels) == {"device"} for s in families["netwarden_cpu_pct"].samples)  # no empty item
     assert metrics.prometheus_text([]) == ""
 
 
@@ -459,3 +461,73 @@ def test_cli_query_latest_maintain_json(
     assert code != 0 and "bad duration" in err and len(err.strip().splitlines()) == 1
     code, _, err = run("metrics", "latest", "nobody")
     assert code != 0 and "nobody" in err and len(err.strip().splitlines()) == 1
+
+
+# -- maintenance --------------------------------------------------------------------------------
+
+
+def test_rollup_told_to_stop_leaves_the_rest_to_the_next_run(ctx: Context) -> None:
+    samples = irregular(NOW - 3 * H1, NOW, 9)
+    put(ctx, [Point("r1", "cpu_pct", "", ts, v) for ts, v in samples], NOW)
+    with ctx.db() as db:
+        first = rollup(db, now=NOW, should_stop=lambda: True)  # one window (an hour of 5m buckets) at least
+    assert (first.done, first.mark_5m, first.mark_1h, first.rows_5m) == (False, NOW - 2 * H1, 0, 12)
+    with ctx.db() as db:
+        prune(db, now=NOW + 3 * 86400)  # raw past retention, but only the first hour is summarised
+    assert count(ctx, MetricSample) == len(samples) - 60
+    with ctx.db() as db:
+        second = rollup(db, now=NOW)
+    assert (second.done, second.mark_5m, second.mark_1h) == (True, NOW - M5, NOW - H1)
+    sid = series_id(ctx, "r1", "cpu_pct", "")
+    assert_same(rows_of(ctx, MetricRollup5m, sid), {k: v for k, v in summarise(samples, M5).items() if k < NOW - M5})
+
+
+def test_maintenance_pass_rolls_up_prunes_and_survives_failures(
+    ctx: Context, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netwarden.jobs import maintenance
+
+    samples = irregular(NOW - 3 * 86400, NOW - 3 * 86400 + H1, 10)  # past raw retention at NOW
+    put(ctx, [Point("r1", "cpu_pct", "", ts, v) for ts, v in samples], NOW - 3 * 86400 + H1)
+    put(ctx, [Point("r1", "cpu_pct", "", ts, v) for ts, v in irregular(NOW - H1, NOW, 11)], NOW)
+
+    outcome = asyncio.run(maintenance.metrics_maintenance_pass(ctx, now=NOW))
+    assert outcome is not None and outcome.rollup.done
+    assert (outcome.rollup.mark_5m, outcome.rollup.mark_1h) == (NOW - M5, NOW - H1)
+    assert outcome.prune.raw == len(samples)  # the old hour: summarised first, then dropped
+    assert_same(rows_of(ctx, MetricRollup1h, series_id(ctx, "r1", "cpu_pct", "")), summarise(samples, H1))
+
+    # A store that cannot be reached: logged in one line, no exception.
+    broken = Context(ctx.settings.model_copy(update={"database_url": "postgresql+psycopg://nw@127.0.0.1:9/none"}))
+    caplog.clear()
+    assert asyncio.run(maintenance.metrics_maintenance_pass(broken)) is None
+    assert [r.getMessage() for r in caplog.records if "maintenance failed" in r.getMessage()]
+
+
+def test_maintenance_loop_goes_on_after_a_failure_and_stops_when_told(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netwarden.jobs import maintenance
+
+    calls: list[float | None] = []
+    real = maintenance.run_maintenance
+
+    def flaky(*args: object) -> maintenance.MaintenanceOutcome:
+        calls.append(None)
+        if len(calls) == 1:
+            raise RuntimeError("disk full")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(maintenance, "run_maintenance", flaky)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(maintenance.metrics_maintenance_loop(ctx, interval=0.01, stop=stop))
+        deadline = time.monotonic() + 30
+        while len(calls) < 3 and time.monotonic() < deadline and not task.done():
+            await asyncio.sleep(0.01)  # polling a condition with a deadline, not a timed wait
+        assert len(calls) >= 3 and not task.done()  # the first pass failed; the loop went on
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+
+    asyncio.run(scenario())

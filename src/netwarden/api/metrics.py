@@ -150,5 +150,5 @@ def get_prometheus(
     device: Annotated[str | None, Query(max_length=255, description="one device; all when absent")] = None,
     max_age: Annotated[int, Query(ge=1, le=7 * 86400, description="skip series silent for longer (s)")] = 900,
 ) -> Response:
-    """Latest value of each series as ``netwarden_<metric>{device="..",instance=".."} value``."""
+    """Latest value of each series as ``netwarden_<metric>{device="..",item=".."} value`` (item: the instance)."""
     return Response(store.exposition(db, actor, device, max_age), media_type="text/plain; version=0.0.4")

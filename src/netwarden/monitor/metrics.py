@@ -520,14 +520,19 @@ def _label(value: str) -> str:
 
 
 def prometheus_text(values: Iterable[LatestValue]) -> str:
-    """Prometheus text exposition: ``netwarden_<metric>{device="..",instance=".."} value`` as gauges."""
+    """Prometheus text exposition: ``netwarden_<metric>{device="..",item=".."} value`` as gauges.
+
+    The series' instance (interface, peer, probe) is the label ``item``, left out when empty:
+    Prometheus keeps ``instance`` for the scrape target and would rename ours ``exported_instance``.
+    """
     lines: list[str] = []
     family = None
     for v in sorted(values, key=lambda v: (v.metric, v.device, v.instance)):
         if v.metric != family:
             family = v.metric
             lines.append(f"# TYPE netwarden_{family} gauge")
-        lines.append(f'netwarden_{v.metric}{{device="{_label(v.device)}",instance="{_label(v.instance)}"}} {v.value!r}')
+        item = f',item="{_label(v.instance)}"' if v.instance else ""
+        lines.append(f'netwarden_{v.metric}{{device="{_label(v.device)}"{item}}} {v.value!r}')
     return "\n".join(lines) + "\n" if lines else ""
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -20,6 +21,7 @@ from netwarden.monitor.models import MetricRollup5m, MetricRollupMark, MetricSam
 log = logging.getLogger(__name__)
 
 _ROLLUP_SERIES_CHUNK = 20_000
+StopCheck = Callable[[], bool]
 _ROLLUP_WINDOW_BUCKETS = 12
 
 _ROLLUP_SET = (
@@ -53,6 +55,7 @@ class RollupResult(BaseModel):
     rows_1h: int = 0
     mark_5m: int = 0
     mark_1h: int = 0
+    done: bool = Field(True, description="false when told to stop early; the next run goes on from the marks")
 
 
 def _set_mark(db: Session, tier: str, until: int) -> None:
@@ -64,11 +67,17 @@ def _set_mark(db: Session, tier: str, until: int) -> None:
     db.flush()
 
 
-def _roll(db: Session, sql: str, start: int, end: int, width: int) -> int:
-    """Run ``sql`` over [start, end) window by window and series chunk by series chunk."""
+def _roll(db: Session, sql: str, start: int, end: int, width: int, should_stop: StopCheck) -> tuple[int, int]:
+    """Run ``sql`` over [start, end) window by window and series chunk by series chunk.
+
+    Returns (rows written, how far it got): ``end``, or the start of the first window not done
+    when ``should_stop`` said so (asked between windows, after the first one).
+    """
     top = db.scalar(select(MetricSeries.id).order_by(MetricSeries.id.desc()).limit(1)) or 0
     rows = 0
     for a in range(start, end, width * _ROLLUP_WINDOW_BUCKETS):
+        if a > start and should_stop():
+            return rows, a
         z = min(end, a + width * _ROLLUP_WINDOW_BUCKETS)
         for lo in range(1, top + 1, _ROLLUP_SERIES_CHUNK):
             res = db.execute(text(sql), {"lo": lo, "hi": lo + _ROLLUP_SERIES_CHUNK, "a": a, "z": z})
@@ -76,7 +85,7 @@ def _roll(db: Session, sql: str, start: int, end: int, width: int) -> int:
             # Commit chunk by chunk so pollers writing to SQLite are not held off for the whole run;
             # the upserts are idempotent, so a run cut short is simply done again.
             db.commit()
-    return rows
+    return rows, end
 
 
 def _oldest(db: Session, column: InstrumentedAttribute[int], width: int, default: int) -> int:
@@ -86,29 +95,50 @@ def _oldest(db: Session, column: InstrumentedAttribute[int], width: int, default
     return default if oldest is None else int(oldest) // width * width
 
 
-def rollup(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY) -> RollupResult:
+def _never() -> bool:
+    return False
+
+
+def rollup(
+    db: Session,
+    now: float | None = None,
+    policy: MetricsPolicy = DEFAULT_POLICY,
+    should_stop: StopCheck = _never,
+) -> RollupResult:
     """Summarise every complete 5-minute bucket (ended ``rollup_grace_seconds`` ago) and every hour.
 
     Idempotent; commits as it goes. Raw points that arrive after their bucket was rolled up are
-    counted as ``late`` by ``write`` and stay in the raw tier only.
+    counted as ``late`` by ``write`` and stay in the raw tier only. ``should_stop`` is asked
+    between windows (an hour of 5-minute buckets, 12 hours of hourly ones): when it says yes, the
+    marks stay where the work got to and ``done`` is false, so a long backlog is caught up over
+    several bounded runs.
     """
     now = time.time() if now is None else now
     end5 = int(now - policy.rollup_grace_seconds) // M5 * M5
     start5 = rollup_mark(db, "5m") or _oldest(db, MetricSample.ts, M5, end5)
     result = RollupResult()
     if end5 > start5:
-        result.rows_5m = _roll(db, _RAW_TO_5M, start5, end5, M5)
-        _set_mark(db, "5m", end5)
+        result.rows_5m, reached = _roll(db, _RAW_TO_5M, start5, end5, M5, should_stop)
+        _set_mark(db, "5m", reached)
         db.commit()
+        result.done = reached == end5
     mark5 = rollup_mark(db, "5m")
     end1 = mark5 // H1 * H1
     start1 = rollup_mark(db, "1h") or _oldest(db, MetricRollup5m.ts, H1, end1)
-    if end1 > start1:
-        result.rows_1h = _roll(db, _5M_TO_1H, start1, end1, H1)
-        _set_mark(db, "1h", end1)
+    if end1 > start1 and result.done:
+        result.rows_1h, reached = _roll(db, _5M_TO_1H, start1, end1, H1, should_stop)
+        _set_mark(db, "1h", reached)
         db.commit()
+        result.done = reached == end1
     result.mark_5m, result.mark_1h = mark5, rollup_mark(db, "1h")
-    log.info("metrics rollup rows_5m=%d rows_1h=%d mark_5m=%d mark_1h=%d", *result.model_dump().values())
+    log.info(
+        "metrics rollup rows_5m=%d rows_1h=%d mark_5m=%d mark_1h=%d done=%s",
+        result.rows_5m,
+        result.rows_1h,
+        result.mark_5m,
+        result.mark_1h,
+        result.done,
+    )
     return result
 
 
@@ -160,7 +190,9 @@ def prune(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT
 
 
 def maintain(
-    db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY
+    db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY, should_stop: StopCheck = _never
 ) -> tuple[RollupResult, PruneResult]:
-    """Roll up then prune: what a scheduler runs every few minutes."""
-    return rollup(db, now, policy), prune(db, now, policy)
+    """Roll up then prune: what a scheduler runs every few minutes (``should_stop``: see ``rollup``)."""
+    rolled = rollup(db, now, policy, should_stop)
+    # Prune follows the marks, so it is safe after a rollup cut short: it only drops what is summarised.
+    return rolled, prune(db, now, policy)
