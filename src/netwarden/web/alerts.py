@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field
 
 from netwarden.access.schemas import Actor, Role
 from netwarden.alerts import service
@@ -155,3 +156,82 @@ def alerts_for_device(request: Request, actor: Actor, device: str) -> list[Alert
     with get_ctx(request).db() as db:
         rows = service.list_alerts(db, actor, state="active", include_folded=True, limit=ALERT_LIMIT)
     return [a for a in rows if device in link_ends(a.device) or a.subject.split(":", 1)[0] == device]
+
+
+class MapMark(BaseModel):
+    """The alert state of one device or link on the map."""
+
+    severity: str = Field(description="the worst severity of its active root alerts ('' when only folded)")
+    state: str = Field(description="open when any of them is open, else acknowledged")
+    alert_id: int = Field(description="its worst (then newest) root alert, or the root alert it is folded under")
+    summary: str
+    count: int = Field(description="active root alerts on it")
+    folded_under: str = Field(default="", description="the device or link ('A--B') whose failure cuts it off")
+
+
+class MapAlerts(BaseModel):
+    """What the map colours: devices and links with their own active alerts, and devices cut off by another's."""
+
+    devices: dict[str, MapMark]
+    links: dict[str, MapMark] = Field(description="by 'A--B' with the names sorted")
+    severities: list[str] = Field(description="worst first (the legend's order)")
+
+
+def _rank(severity: str) -> int:
+    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
+
+
+def _link_key(device: str) -> str:
+    a, b = link_ends(device)
+    return "--".join(sorted((a, b)))
+
+
+def map_alerts(request: Request, actor: Actor) -> MapAlerts:
+    """Active alerts as map marks: a root alert colours its device or link by severity; the devices in its
+    impact, and those of alerts folded under it, are marked as cut off by its device or link.
+
+    Silenced alerts (maintenance windows) colour nothing.
+    """
+    with get_ctx(request).db() as db:
+        active = service.list_alerts(db, actor, state="active", include_folded=True, limit=100_000)
+    devices: dict[str, MapMark] = {}
+    links: dict[str, MapMark] = {}
+    roots = [a for a in active if a.parent_id is None and not a.suppressed]
+    for a in roots:
+        is_link = "--" in a.device
+        marks = links if is_link else devices
+        key = _link_key(a.device) if is_link else a.device
+        old = marks.get(key)
+        if old is None or _rank(a.severity) < _rank(old.severity):
+            marks[key] = MapMark(
+                severity=a.severity,
+                state="open" if a.state == "open" or (old is not None and old.state == "open") else a.state,
+                alert_id=a.id,
+                summary=a.summary,
+                count=(old.count if old else 0) + 1,
+            )
+        else:
+            old.count += 1
+            if a.state == "open":
+                old.state = "open"
+    by_id = {a.id: a for a in roots}
+    cut_off: dict[str, tuple[str, int]] = {}
+    for a in roots:
+        for name in a.impact:
+            cut_off.setdefault(name, (a.root_cause or a.device, a.id))
+    for a in active:
+        root = by_id.get(a.parent_id) if a.parent_id is not None else None
+        if root is not None and "--" not in a.device:
+            cut_off.setdefault(a.device, (root.root_cause or root.device, root.id))
+    for name, (cause, alert_id) in cut_off.items():
+        if name in devices or name == cause:
+            continue
+        devices[name] = MapMark(
+            severity="",
+            state="open",
+            alert_id=alert_id,
+            summary=f"unreachable because of {cause}",
+            count=0,
+            folded_under=cause,
+        )
+    return MapAlerts(devices=devices, links=links, severities=list(SEVERITY_ORDER))

@@ -5,7 +5,8 @@ vendored Cytoscape.js. Above ``GROUP_ABOVE`` devices the map starts with one nod
 per site (device count, worst status) and inter-site links folded into one edge
 per site pair; a click on a site shows its devices. The single points of failure
 come from ``/map/spof`` only when the user asks for them: on a large network the
-analysis costs far more than drawing the graph.
+analysis costs far more than drawing the graph. Alert colours come from ``/map/alerts``, fetched with
+the graph and again whenever the alert stream reports a change (``static/live.js``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from netwarden.access.schemas import Actor
 from netwarden.discover import topology
 from netwarden.discover.schemas import TopoLink, TopoNode
 from netwarden.inventory.schemas import DeviceStatus
+from netwarden.web.alerts import SEVERITY_ORDER, MapAlerts, map_alerts
 from netwarden.web.common import PageRoute, get_ctx, page_actor, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -172,6 +174,7 @@ def map_page(
         group=group,
         focus=focus,
         statuses=[*STATUS_RANK, *(s for s in STATUSES if s not in STATUS_RANK)],
+        severities=SEVERITY_ORDER,
         group_above=GROUP_ABOVE,
         active="map",
         title="Map",
@@ -182,6 +185,12 @@ def map_page(
 def map_data_route(request: Request, actor: PageActor, group: Annotated[Grouping, Query()] = "auto") -> MapData:
     """Devices, links and site summaries for the map (any logged-in user)."""
     return map_data(request, actor, group)
+
+
+@router.get("/map/alerts")
+def map_alerts_route(request: Request, actor: PageActor) -> MapAlerts:
+    """Alert marks for the map's colours: fetched with the map and again whenever an alert changes."""
+    return map_alerts(request, actor)
 
 
 @router.get("/map/spof")

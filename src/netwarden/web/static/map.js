@@ -7,6 +7,10 @@
  *   site's place. On a grouped map, each open site pushes the other sites outwards by its radius, so
  *   opening a site never makes it overlap the others; drawn whole, sites are placed by their full size.
  * Links between a closed site and anything else are folded into one edge per pair of visible nodes.
+ * Alerts colour the map (/map/alerts): a device or link with an active root alert takes its severity's
+ * colour, a device cut off by another's failure turns grey and names the cause in its tooltip, and a
+ * closed site takes the colour of its worst alert. The marks are fetched again on every
+ * `nw:alerts-changed` (static/live.js), so the map follows the alerts without a reload.
  * All text from the store is put in with textContent, never as HTML.
  */
 (function () {
@@ -41,6 +45,10 @@
     spof: null,
     spofOn: false,
     colours: {},
+    alerts: { devices: {}, links: {} },
+    alertColours: {},
+    alertLoads: 0,
+    alertError: null,
   };
   window.netwardenMap = state;
 
@@ -67,6 +75,50 @@
     return state.colours[status] || FALLBACK_COLOUR;
   }
 
+  function alertLegendColours() {
+    const out = {};
+    document.querySelectorAll("#map-legend [data-severity] .swatch").forEach((sw) => {
+      out[sw.parentElement.dataset.severity] = getComputedStyle(sw).backgroundColor;
+    });
+    const folded = document.querySelector("#map-legend [data-folded] .swatch");
+    out.folded = folded ? getComputedStyle(folded).backgroundColor : FALLBACK_COLOUR;
+    return out;
+  }
+
+  const SEVERITY_RANK = ["critical", "major", "minor", "warning", "info"];
+  const sevRank = (sev) => (SEVERITY_RANK.includes(sev) ? SEVERITY_RANK.indexOf(sev) : SEVERITY_RANK.length);
+  const pairOf = (a, b) => (a < b ? a + "--" + b : b + "--" + a);
+
+  /** The alert mark of a device: {severity, folded_under, ...} or null. */
+  function markOf(name) {
+    return state.alerts.devices[name] || null;
+  }
+
+  function deviceColour(n) {
+    const mark = markOf(n.name);
+    if (mark && mark.severity) return state.alertColours[mark.severity] || FALLBACK_COLOUR;
+    if (mark && mark.folded_under) return state.alertColours.folded;
+    return colourOf(n.status);
+  }
+
+  function deviceClasses(n) {
+    const mark = markOf(n.name);
+    if (mark && mark.severity) return "device alerted sev-" + mark.severity;
+    if (mark && mark.folded_under) return "device folded";
+    return "device";
+  }
+
+  /** The worst alert severity among a site's devices and the links inside or touching it, or null. */
+  function siteSeverity(site) {
+    let worst = null;
+    for (const [name, mark] of Object.entries(state.alerts.devices)) {
+      if (mark.severity && state.siteOf.get(name) === site && (worst === null || sevRank(mark.severity) < sevRank(worst))) {
+        worst = mark.severity;
+      }
+    }
+    return worst;
+  }
+
   const deviceId = (name) => "d:" + name;
   const siteId = (name) => "s:" + name;
 
@@ -78,6 +130,7 @@
       fail("The map's script (Cytoscape.js) did not load; reload the page.");
       return;
     }
+    const alertsLoaded = fetchAlerts();
     let resp;
     try {
       resp = await fetch(root.dataset.src, { headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -95,8 +148,10 @@
       return;
     }
     const data = await resp.json();
+    await alertsLoaded;
     const t1 = performance.now();
     state.colours = legendColours();
+    state.alertColours = alertLegendColours();
     index(data);
     draw();
     const t2 = performance.now();
@@ -116,6 +171,49 @@
         if (root.dataset.focus) find(root.dataset.focus);
       }),
     );
+  }
+
+  /** The alert marks (/map/alerts); a failure leaves the map drawn by status and says so. */
+  async function fetchAlerts() {
+    try {
+      const resp = await fetch(root.dataset.alertsSrc, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const type = resp.headers.get("content-type") || "";
+      if (!resp.ok || !type.includes("application/json")) throw new Error("HTTP " + resp.status);
+      state.alerts = await resp.json();
+      state.alertError = null;
+    } catch (err) {
+      state.alertError = "alert colours unavailable (" + (err.message || err) + ")";
+    }
+    state.alertLoads += 1;
+  }
+
+  /** Apply the current alert marks to what is drawn: device and site colours, then the edges. */
+  function recolour() {
+    const cy = state.cy;
+    if (!cy) return;
+    cy.batch(() => {
+      for (const s of state.data.sites) {
+        const node = cy.getElementById(siteId(s.name));
+        const fresh = siteElement(s).data;
+        node.data({ colour: fresh.colour, alert: fresh.alert });
+      }
+      for (const n of state.data.nodes) {
+        const node = cy.getElementById(deviceId(n.name));
+        if (node.empty()) continue;
+        node.data({ colour: deviceColour(n), alert: (markOf(n.name) || {}).severity || "" });
+        node.classes(deviceClasses(n));
+      }
+    });
+    rebuildEdges();
+    if (state.shown && state.shown.kind === "device") showDevice(state.shown.name);
+    root.dataset.alerts = String(state.alertLoads);
+  }
+
+  async function refreshAlerts() {
+    if (!state.ready) return;
+    await fetchAlerts();
+    recolour();
+    describe();
   }
 
   function index(data) {
@@ -145,7 +243,13 @@
     const parts = [d.nodes.length + " devices", d.edges.length + " links", d.sites.length + " sites"];
     let text = parts.join(" · ");
     if (state.grouped) text += " · grouped by site (click a site to open it)";
-    setStatus(text + " · ready in " + state.timings.interactive_ms + " ms");
+    const alerted = Object.values(state.alerts.devices).filter((m) => m.severity).length +
+      Object.keys(state.alerts.links).length;
+    const cut = Object.values(state.alerts.devices).filter((m) => !m.severity).length;
+    if (alerted) text += " · " + alerted + " with alerts";
+    if (cut) text += " · " + cut + " cut off";
+    if (state.alertError) text += " · " + state.alertError;
+    setStatus(text + " · ready in " + state.timings.interactive_ms + " ms", Boolean(state.alertError));
   }
 
   // ------------------------------------------------------------------ elements
@@ -154,17 +258,19 @@
     return {
       group: "nodes",
       data: { id: deviceId(n.name), kind: "device", name: n.name, label: n.name, status: n.status,
-        colour: colourOf(n.status), parent: siteId(n.site) },
-      classes: "device",
+        colour: deviceColour(n), alert: (markOf(n.name) || {}).severity || "", parent: siteId(n.site) },
+      classes: deviceClasses(n),
     };
   }
 
   function siteElement(s) {
     const open = state.expanded.has(s.name);
     const extra = s.worst !== "active" && s.statuses[s.worst] ? " · " + s.statuses[s.worst] + " " + s.worst : "";
+    const sev = siteSeverity(s.name);
     return {
       group: "nodes",
-      data: { id: siteId(s.name), kind: "site", name: s.name, status: s.worst, colour: colourOf(s.worst),
+      data: { id: siteId(s.name), kind: "site", name: s.name, status: s.worst, alert: sev || "",
+        colour: sev ? state.alertColours[sev] || FALLBACK_COLOUR : colourOf(s.worst),
         label: open ? s.name : s.name + "\n" + s.count + (s.count === 1 ? " device" : " devices") + extra,
         size: Math.round(46 + 7 * Math.sqrt(s.count)) },
       classes: open ? "site open" : "site closed",
@@ -185,28 +291,31 @@
       const va = visibleOf(e.a);
       const vb = visibleOf(e.b);
       if (va === vb) continue;
+      const linkMark = state.alerts.links[pairOf(e.a, e.b)];
       if (va.startsWith("d:") && vb.startsWith("d:")) {
-        out.push({ group: "edges", data: { id: "e:" + e.id, source: va, target: vb, kind: e.kind, link: e.id,
-          label: e.tunnel ? "VPN" : "" }, classes: "link " + e.kind + (e.tunnel ? " tunnel" : "") });
+        const data = { id: "e:" + e.id, source: va, target: vb, kind: e.kind, link: e.id,
+          label: e.tunnel ? "VPN" : "", alert: linkMark ? linkMark.severity : "" };
+        if (linkMark) data.alertColour = state.alertColours[linkMark.severity] || FALLBACK_COLOUR;
+        out.push({ group: "edges", data: data,
+          classes: "link " + e.kind + (e.tunnel ? " tunnel" : "") + (linkMark ? " alerted" : "") });
         continue;
       }
       const key = va < vb ? va + "\u0000" + vb : vb + "\u0000" + va;
       let f = folded.get(key);
       if (!f) {
-        f = { source: va < vb ? va : vb, target: va < vb ? vb : va, members: [], physical: 0 };
+        f = { source: va < vb ? va : vb, target: va < vb ? vb : va, members: [], physical: 0, alert: null };
         folded.set(key, f);
       }
       f.members.push(e.id);
+      if (linkMark && (f.alert === null || sevRank(linkMark.severity) < sevRank(f.alert))) f.alert = linkMark.severity;
       if (e.kind === "physical") f.physical += 1;
     }
     for (const [key, f] of folded) {
       const kind = f.physical ? "physical" : "l3";
-      out.push({
-        group: "edges",
-        data: { id: "g:" + key, source: f.source, target: f.target, kind: kind, members: f.members,
-          count: f.members.length, label: f.members.length > 1 ? String(f.members.length) : "" },
-        classes: "folded " + kind,
-      });
+      const data = { id: "g:" + key, source: f.source, target: f.target, kind: kind, members: f.members,
+        count: f.members.length, label: f.members.length > 1 ? String(f.members.length) : "", alert: f.alert || "" };
+      if (f.alert) data.alertColour = state.alertColours[f.alert] || FALLBACK_COLOUR;
+      out.push({ group: "edges", data: data, classes: "folded " + kind + (f.alert ? " alerted" : "") });
     }
     return out;
   }
@@ -429,6 +538,11 @@
         "underlay-opacity": 0.25, "underlay-padding": 6 } },
       { selector: "edge.bridge", style: { "line-color": "#e4572e", width: 4, "underlay-color": "#e4572e",
         "underlay-opacity": 0.2, "underlay-padding": 3 } },
+      { selector: "node.device.alerted", style: { "underlay-color": "data(colour)", "underlay-opacity": 0.3,
+        "underlay-padding": 5, "underlay-shape": "ellipse", "border-width": 2, "border-color": "#ffffff" } },
+      { selector: "node.device.folded", style: { "border-width": 2, "border-style": "dashed", "border-color": "#5d6877" } },
+      { selector: "edge.alerted", style: { "line-color": "data(alertColour)", width: 4, "underlay-color": "data(alertColour)",
+        "underlay-opacity": 0.2, "underlay-padding": 3 } },
       { selector: ":selected", style: { "overlay-color": "#2f7de1", "overlay-opacity": 0.28, "overlay-padding": 7 } },
       { selector: ":parent:selected", style: { "overlay-opacity": 0.06 } },
     ];
@@ -461,6 +575,9 @@
     readableLabels(cy);
     $("map-collapse").hidden = !state.grouped;
     cy.on("tap", onTap);
+    cy.on("mouseover", "node, edge", showTip);
+    cy.on("mouseout", "node, edge", hideTip);
+    cy.on("viewport", hideTip);
     cy.on("dbltap", "node.device", (evt) => openDevicePage(evt.target.data("name")));
     if (!state.data.nodes.length) setStatus("No devices yet: add some, import an inventory or run discovery.");
   }
@@ -582,11 +699,28 @@
     return p;
   }
 
+  function alertNote(mark, what) {
+    const p = el("p", null, "panel-note alert-note");
+    p.id = "panel-alert";
+    if (mark.severity) {
+      p.appendChild(el("span", mark.severity, "pill sev-" + mark.severity));
+      p.appendChild(document.createTextNode(" "));
+    }
+    const a = el("a", mark.severity ? mark.summary : what + " is unreachable because of " + mark.folded_under);
+    a.href = "/alerts/" + encodeURIComponent(mark.alert_id);
+    p.appendChild(a);
+    if (mark.count > 1) p.appendChild(el("span", " and " + (mark.count - 1) + " more", "muted"));
+    return p;
+  }
+
   function showDevice(name) {
     const n = state.devices.get(name);
     if (!n) return;
+    state.shown = { kind: "device", name: name };
     const links = state.neighbours.get(name);
     const extra = [];
+    const mark = markOf(name);
+    if (mark) extra.push(alertNote(mark, "this device"));
     const cut = cutOf("device", name);
     if (cut) extra.push(cutNote(cut, "this device"));
     if (links.length) {
@@ -619,6 +753,7 @@
   function showSite(site) {
     const s = state.sites.get(site);
     if (!s) return;
+    state.shown = { kind: "site", name: site };
     const facts = [["Devices", s.count]];
     for (const [status, count] of Object.entries(s.statuses)) facts.push([status, count]);
     const actions = [];
@@ -661,12 +796,62 @@
       ul.appendChild(li);
     }
     const title = links.length === 1 ? "Link" : links.length + " links";
-    showPanel(title, null, [["Kind", edge.data("kind")]], [ul], []);
+    state.shown = { kind: "edge" };
+    const notes = [];
+    const seen = new Set();
+    for (const e of links) {
+      const pair = pairOf(e.a, e.b);
+      const mark = state.alerts.links[pair];
+      if (mark && !seen.has(pair)) notes.push(alertNote(mark, "link " + pair));
+      seen.add(pair);
+    }
+    showPanel(title, null, [["Kind", edge.data("kind")]], notes.concat([ul]), []);
+  }
+
+  // ------------------------------------------------------------------ tooltip
+
+  function tipText(t) {
+    if (t.isEdge()) {
+      const members = t.data("members") || [t.data("link")];
+      const byId = new Map(state.data.edges.map((e) => [e.id, e]));
+      const lines = [];
+      for (const id of members) {
+        const e = byId.get(id);
+        if (!e) continue;
+        const mark = state.alerts.links[pairOf(e.a, e.b)];
+        if (mark) lines.push(mark.severity + ": " + mark.summary);
+      }
+      if (lines.length) return Array.from(new Set(lines)).join("\n");
+      return members.length === 1 ? "link " + members[0].replace(/^[a-z0-9]+:/, "") : members.length + " links";
+    }
+    const name = t.data("name");
+    if (t.data("kind") === "site") {
+      const sev = t.data("alert");
+      return "site " + name + (sev ? " · worst alert: " + sev : "");
+    }
+    const mark = markOf(name);
+    if (mark && mark.severity) return name + " · " + mark.severity + ": " + mark.summary + (mark.count > 1 ? " (+" + (mark.count - 1) + ")" : "");
+    if (mark) return name + " · unreachable because of " + mark.folded_under;
+    return name + " · " + t.data("status");
+  }
+
+  function showTip(evt) {
+    const tip = $("map-tip");
+    tip.textContent = tipText(evt.target);
+    const p = evt.renderedPosition || evt.target.renderedPosition();
+    tip.style.left = Math.round(p.x + 14) + "px";
+    tip.style.top = Math.round(p.y + 14) + "px";
+    tip.hidden = false;
+  }
+
+  function hideTip() {
+    $("map-tip").hidden = true;
   }
 
   function onTap(evt) {
     const t = evt.target;
     if (t === state.cy) {
+      state.shown = null;
       showNothing();
       return;
     }
@@ -817,7 +1002,12 @@
     find(a.dataset.find);
   });
 
+  document.body.addEventListener("nw:alerts-changed", () => {
+    refreshAlerts().catch((err) => setStatus("Could not refresh the alert colours: " + err, true));
+  });
+
   state.expand = expand;
+  state.refreshAlerts = refreshAlerts;
   state.collapse = collapse;
   state.find = find;
   load().catch((err) => fail("The map failed to draw: " + err));

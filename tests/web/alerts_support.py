@@ -1,0 +1,156 @@
+"""A store for the alert, dashboard and graph tests: the default lab's shape, users of each role, events, metrics.
+
+    h1 - sw1 - r2 ---- r1 ---- wan ---- r4 - r5 - h2
+                \\     /                       \\
+                  r3                            r6   (depot: a stub site behind r5)
+                  |
+                 fw1 - srv1
+
+(the same inventory as tests/integration/test_alerts.py, loaded through the inventory import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from typing import Any
+
+from netwarden.access import service as access
+from netwarden.access.schemas import SYSTEM, Actor, Role, UserIn
+from netwarden.alerts import service
+from netwarden.alerts.events import Event
+from netwarden.alerts.schemas import AlertOut, IngestResult
+from netwarden.context import Context
+from netwarden.inventory import porting
+from netwarden.monitor import metrics
+from netwarden.monitor.records import Point
+from tests.web.support import PASSWORDS
+
+OPERATOR = Actor("operator", Role.operator, "test")
+VIEWER = Actor("viewer", Role.viewer, "test")
+LINKS = [
+    ("r1:eth1", "r2:eth1"),
+    ("r2:eth2", "r3:eth1"),
+    ("r3:eth2", "r1:eth2"),
+    ("r2:eth3", "sw1:eth1"),
+    ("h1:eth1", "sw1:eth2"),
+    ("r3:eth3", "fw1:eth1"),
+    ("fw1:eth2", "srv1:eth1"),
+    ("r1:eth3", "wan:eth1"),
+    ("wan:eth2", "r4:eth1"),
+    ("r4:eth2", "r5:eth1"),
+    ("r5:eth2", "r6:eth1"),
+    ("r5:eth3", "h2:eth1"),
+]
+SITES = {
+    "r1": "hq", "r2": "hq", "r3": "hq", "sw1": "hq", "h1": "hq", "fw1": "hq", "srv1": "hq",
+    "wan": "wan", "r4": "branch", "r5": "branch", "h2": "branch", "r6": "depot",
+}  # fmt: skip
+SPEED = 10**9  # every port of the inventory: 1 Gb/s
+
+
+def inventory_yaml() -> str:
+    ports: dict[str, list[str]] = {d: [] for d in SITES}
+    for a, b in LINKS:
+        for end in (a, b):
+            dev, port = end.split(":")
+            ports[dev].append(port)
+    lines = ["version: 1", "sites:"] + [f"  - name: {s}" for s in sorted(set(SITES.values()))] + ["devices:"]
+    for i, (dev, site) in enumerate(sorted(SITES.items()), start=1):
+        lines += [f"  - name: {dev}", f"    site: {site}", "    platform: frr", f"    mgmt_ip: 198.18.0.{i}"]
+        lines += ["    interfaces:"] + [f"      - {{name: {p}, speed: {SPEED}}}" for p in sorted(ports[dev])]
+    lines.append("links:")
+    for a, b in LINKS:
+        (da, pa), (db_, pb) = a.split(":"), b.split(":")
+        lines.append(f"  - {{a: {da}, a_port: {pa}, b: {db_}, b_port: {pb}}}")
+    return "\n".join(lines) + "\n"
+
+
+def build(ctx: Context) -> None:
+    """The lab-shaped inventory and one user per role, with the passwords of ``tests.web.support``."""
+    with ctx.db() as db:
+        created = access.bootstrap_admin(db, "admin")
+        assert created is not None
+        for role in ("operator", "viewer"):
+            access.create_user(db, SYSTEM, UserIn(name=role, role=Role(role)))
+        for name, secret in PASSWORDS.items():
+            access.set_password(db, SYSTEM, name, secret)
+        porting.import_inventory(db, SYSTEM, None, porting.parse_yaml(inventory_yaml()))
+
+
+def ev(kind: str, subject: str, at: dt.datetime | None = None, **kw: Any) -> Event:
+    device = kw.pop("device", subject.split(":")[0].split("--")[0])
+    when = at or dt.datetime.now(dt.UTC)
+    return Event(source=kw.pop("source", "poll"), kind=kind, subject=subject, device=device, at=when, **kw)  # type: ignore[arg-type]
+
+
+def ingest(ctx: Context, *events: Event) -> IngestResult:
+    with ctx.db() as db:
+        return service.ingest(db, OPERATOR, list(events))
+
+
+def active(ctx: Context, **kw: Any) -> list[AlertOut]:
+    with ctx.db() as db:
+        return service.list_alerts(db, VIEWER, **kw)
+
+
+def alert(ctx: Context, alert_id: int) -> AlertOut:
+    with ctx.db() as db:
+        return service.get_alert(db, VIEWER, alert_id)
+
+
+def resolve_all(ctx: Context) -> None:
+    """Close every active alert, root ones first (a test starts from a quiet network)."""
+    with ctx.db() as db:
+        for a in service.list_alerts(db, VIEWER, include_folded=True, limit=10000):
+            if service.get_alert(db, VIEWER, a.id).state != "resolved":
+                service.resolve(db, OPERATOR, a.id, "test cleanup")
+
+
+def stub_site_down(ctx: Context) -> AlertOut:
+    """r5 fails: its neighbours' ports go down, then r5 stops answering; returns the one root alert (critical)."""
+    ingest(
+        ctx,
+        ev("interface_down", "r4:eth2"),
+        ev("interface_down", "r6:eth1"),
+        ev("interface_down", "h2:eth1"),
+    )
+    ingest(ctx, ev("device_down", "r5", severity="critical", summary="r5 does not answer ping"))
+    [root] = [a for a in active(ctx) if a.device == "r5"]
+    return root
+
+
+def traffic(t: float, phase: float = 0.0) -> tuple[float, float]:
+    """A day-shaped traffic curve in bit/s (in, out) at UNIX time ``t``."""
+    base = 4e8 + 3e8 * math.sin(t / 1800 + phase)
+    return base, base * 0.6
+
+
+def seed_metrics(ctx: Context, device: str, interface: str, minutes: int = 90, now: float | None = None) -> list[Point]:
+    """A poll every minute for ``minutes``: availability, latency, CPU and memory, and one interface's counters."""
+    end = time.time() if now is None else now
+    points: list[Point] = []
+    for i in range(minutes):
+        t = end - (minutes - i) * 60
+        rx, tx = traffic(t)
+        points += [
+            Point(device, "up", "", t, 1.0),
+            Point(device, "rtt_ms", "", t, 2.0 + (i % 7) * 0.3),
+            Point(device, "loss_pct", "", t, 0.0 if i % 20 else 10.0),
+            Point(device, "cpu_pct", "", t, 20 + (i % 10)),
+            Point(device, "mem_used_pct", "", t, 55.0),
+            Point(device, "if_in_bps", interface, t, rx),
+            Point(device, "if_out_bps", interface, t, tx),
+            Point(device, "if_util_pct", interface, t, 100 * max(rx, tx) / SPEED),
+            Point(device, "if_in_errors_ps", interface, t, 0.0),
+            Point(device, "if_oper_up", interface, t, 1.0),
+        ]
+    write(ctx, points, end)
+    return points
+
+
+def write(ctx: Context, points: list[Point], now: float | None = None) -> None:
+    with ctx.db() as db:
+        result = metrics.write(db, points, now=now)
+    assert not result.refused, result.refused
