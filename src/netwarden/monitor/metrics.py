@@ -556,16 +556,14 @@ def parse_time(text_: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        pass
-    else:
-        if math.isfinite(number) and 0 <= number < 2**40:
-            return number
-        raise InvalidInput(f"bad time {text_!r}: UNIX seconds out of range")
-    try:
-        when = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(f"bad time {text_!r}: give UNIX seconds or ISO 8601 (2026-01-01T00:00:00Z)") from exc
-    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise InvalidInput(f"bad time {text_!r}: give UNIX seconds or ISO 8601 (2026-01-01T00:00:00Z)") from exc
+        number = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+    if math.isfinite(number) and 0 <= number < 2**40:
+        return number
+    raise InvalidInput(f"bad time {text_!r}: before 1970 or too far ahead")
 
 
 def read_series(
