@@ -413,7 +413,7 @@ def _replan(db: Session, policy: AlertPolicy, topo: _Topo) -> list[int]:
 # ---------------------------------------------------------------- reading
 
 
-def _out(a: Alert) -> AlertOut:
+def alert_out(a: Alert) -> AlertOut:
     return AlertOut(
         id=a.id,
         state=a.state,
@@ -481,7 +481,7 @@ def list_alerts(
     if device is not None:
         rows = [a for a in rows if fnmatch.fnmatchcase(a.device, device) or fnmatch.fnmatchcase(a.subject, device)]
         rows = rows[:limit]
-    return [_out(a) for a in rows]
+    return [alert_out(a) for a in rows]
 
 
 def _get(db: Session, alert_id: int) -> Alert:
@@ -500,8 +500,8 @@ def get_alert(db: Session, actor: Actor, alert_id: int, events: int = 50) -> Ale
         select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(AlertEvent.id.desc()).limit(events)
     )
     return AlertDetail(
-        **_out(alert).model_dump(),
-        children=[_out(c) for c in children],
+        **alert_out(alert).model_dump(),
+        children=[alert_out(c) for c in children],
         events=[_event_out(e) for e in rows],
     )
 
@@ -550,7 +550,7 @@ def acknowledge(db: Session, actor: Actor, alert_id: int, note: str = "") -> Ack
     if alert.state == "resolved":
         raise Conflict(f"alert {alert_id} is already resolved ({alert.resolved_by})")
     if alert.state == "acknowledged" and not note:
-        return AckResult(alert=_out(alert), changed=False)
+        return AckResult(alert=alert_out(alert), changed=False)
     now = dt.datetime.now(dt.UTC)
     alert.state = "acknowledged"
     alert.acknowledged_at = now
@@ -563,7 +563,7 @@ def acknowledge(db: Session, actor: Actor, alert_id: int, note: str = "") -> Ack
         alert.resolved_by = actor.name
     audit.record(db, actor, "acknowledge", "alert", str(alert_id), {"state": alert.state}, note)
     db.flush()
-    return AckResult(alert=_out(alert), changed=True)
+    return AckResult(alert=alert_out(alert), changed=True)
 
 
 def resolve(db: Session, actor: Actor, alert_id: int, note: str = "") -> AlertOut:
@@ -582,7 +582,7 @@ def resolve(db: Session, actor: Actor, alert_id: int, note: str = "") -> AlertOu
     audit.record(db, actor, "resolve", "alert", str(alert_id), {"state": "resolved"}, note)
     db.flush()
     _replan(db, AlertPolicy(), _topology(db))
-    return _out(alert)
+    return alert_out(alert)
 
 
 def tick(db: Session, policy: AlertPolicy | None = None, now: dt.datetime | None = None) -> EscalationResult:
