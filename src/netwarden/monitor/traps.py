@@ -182,21 +182,30 @@ class TrapReceiver:
         self.address = sock.getsockname()[:2]
         log.info("trap receiver listening address=%s:%s", *self.address)
 
-    async def close(self) -> None:
-        """Stop listening and deliver what is pending."""
+    async def close(self, timeout: float = 60.0) -> None:
+        """Stop listening and deliver what is pending (a batch being delivered is finished, not cut).
+
+        A sink still busy after ``timeout`` seconds is abandoned and its events counted as lost.
+        """
         if self._transport is not None:
             self._transport.close()
             self._transport = None
         self._closing.set()
-        if self._flusher is not None:
-            self._flusher.cancel()
+        self._has_pending.set()
+        self._full.set()
+        flusher = self._flusher
+        if flusher is None:
+            await self._drain()
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(flusher), timeout)
+        except TimeoutError:
+            flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            self._flusher = None
-        for _ in range(len(self._pending) // self.batch_size + 1):
-            if not self._pending:
-                break
-            await self._deliver_one(final=True)
+                await flusher
+            log.warning("trap event sink still busy at close; events lost=%s", len(self._pending))
+            self._lose("closed", len(self._pending))
+            self._pending.clear()
 
     def stats(self) -> TrapStats:
         """A copy of the counters."""
@@ -283,22 +292,34 @@ class TrapReceiver:
 
     async def _flush_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._closing.is_set():
             await self._has_pending.wait()
             deadline = loop.time() + self.flush_interval
-            while len(self._pending) < self.batch_size and (left := deadline - loop.time()) > 0:
+            while (
+                len(self._pending) < self.batch_size
+                and not self._closing.is_set()
+                and (left := deadline - loop.time()) > 0
+            ):
                 self._full.clear()
                 try:
                     await asyncio.wait_for(self._full.wait(), left)
                 except TimeoutError:
                     break
-            if not await self._deliver_one():
+            if self._pending and not await self._deliver_one():
                 # Back off before retrying a failing sink; close() cuts the wait short.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), self.flush_interval)
-            if not self._pending:
+            if not self._pending and not self._closing.is_set():
                 self._has_pending.clear()
                 self._full.clear()
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """Deliver everything pending, one attempt per batch (closing)."""
+        for _ in range(len(self._pending) // self.batch_size + 1):
+            if not self._pending:
+                break
+            await self._deliver_one(final=True)
 
     async def _deliver_one(self, final: bool = False) -> bool:
         """Hand the oldest batch to the sink; a failing batch is retried twice, then counted as lost."""
@@ -400,20 +421,25 @@ def users_from_credentials(ctx: Context, actor: Actor, names: Iterable[str]) -> 
 
 
 def alert_sink(ctx: Context, actor: Actor) -> EventSink:
-    """A sink that ingests each batch into the alert engine in one transaction.
+    """A sink that ingests each batch into the alert engine in one transaction, in a worker thread.
 
-    It runs on the event loop, as the poller's ingest does, so two batches never race inside the
-    engine; meanwhile traps wait in the socket's 4 MiB buffer.
+    One transaction per event would cap intake at a few traps a second (the engine re-plans root
+    causes per call); a batch of 500 new alerts takes seconds, so it runs off the event loop, which
+    keeps reading traps meanwhile. The receiver delivers one batch at a time; the engine's unique
+    active-alert key makes it safe beside the poller's own ingest.
     """
     from netwarden.alerts.schemas import AlertPolicy
     from netwarden.alerts.service import ingest
 
     policy = AlertPolicy.from_settings(ctx.settings)
 
-    def sink(events: list[Event]) -> None:
+    def write(events: list[Event]) -> None:
+        with ctx.db() as db:
+            ingest(db, actor, events, policy=policy)
+
+    async def sink(events: list[Event]) -> None:
         if events:
-            with ctx.db() as db:
-                ingest(db, actor, events, policy=policy)
+            await asyncio.to_thread(write, events)
 
     return sink
 

@@ -537,3 +537,43 @@ def test_binding_a_privileged_or_taken_port_is_a_clear_error() -> None:
             await second.close()
 
     run(body)
+
+
+def test_close_finishes_the_batch_in_flight_once_and_delivers_the_rest() -> None:
+    async def body() -> None:
+        delivered: list[int] = []
+        started, release = asyncio.Event(), asyncio.Event()
+
+        async def sink(events: list[Event]) -> None:
+            started.set()
+            await release.wait()
+            delivered.append(len(events))
+
+        rx = TrapReceiver(sink, flush_interval=0.01)
+        rx.handle_datagram(LINK, "10.0.0.1")
+        await asyncio.wait_for(started.wait(), 10)
+        rx.handle_datagram(LINK, "10.0.0.2")  # queued while the first batch is in the sink
+        closing = asyncio.create_task(rx.close())
+        release.set()
+        await asyncio.wait_for(closing, 10)
+        assert delivered == [1, 1] and rx.stats().delivered == 2
+
+    run(body)
+
+
+def test_a_sink_that_never_returns_cannot_hold_close_for_ever() -> None:
+    async def body() -> None:
+        stuck = asyncio.Event()
+
+        async def sink(events: list[Event]) -> None:
+            stuck.set()
+            await asyncio.Event().wait()
+
+        rx = TrapReceiver(sink, flush_interval=0.01)
+        rx.handle_datagram(LINK, "10.0.0.1")
+        await asyncio.wait_for(stuck.wait(), 10)
+        rx.handle_datagram(LINK, "10.0.0.2")
+        await rx.close(timeout=0.2)
+        assert rx.stats().events_lost == {"closed": 2} and rx.stats().delivered == 0
+
+    run(body)
