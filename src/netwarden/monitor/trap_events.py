@@ -110,11 +110,12 @@ def trap_events(trap: Trap, device: str) -> list[Event]:
         summary = f"BGP peer {peer} of {device} {what} (trap)"
         return [_event(trap, device, kind, f"{device}:bgp:{peer}", "info" if up else "major", summary)]
     if oid == OSPF_NBR_STATE_CHANGE:
-        # RFC 4750 sends this on regressions and on reaching a terminal state; only full is a working adjacency.
+        # RFC 4750 sends this on a regression or on reaching a terminal state: full, or twoWay between
+        # two DROthers on a broadcast segment (healthy, they never go further); anything else is a loss.
         neighbour = _ospf_neighbour(vbs) or "?"
         number = _int(_column(vbs, "1.3.6.1.2.1.14.10.1.6."))
         state = _OSPF_STATE.get(number or 0, str(number) if number is not None else "unknown")
-        up = number == 8
+        up = number in (4, 8)
         kind = "neighbor_up" if up else "neighbor_down"
         summary = f"OSPF neighbour {neighbour} of {device} is {state} (trap)"
         return [_event(trap, device, kind, f"{device}:ospf:{neighbour}", "info" if up else "major", summary)]

@@ -227,8 +227,11 @@ def test_bgp4v2_traps_take_the_peer_from_the_table_index() -> None:
     assert (event.kind, event.subject) == ("neighbor_up", "r1:bgp:2001:db8::1")
 
 
-@pytest.mark.parametrize(("state", "kind"), [(8, "neighbor_up"), (1, "neighbor_down"), (4, "neighbor_down")])
-def test_ospf_neighbour_changes_are_up_only_when_full(state: int, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("state", "kind"),
+    [(8, "neighbor_up"), (4, "neighbor_up"), (1, "neighbor_down"), (3, "neighbor_down"), (5, "neighbor_down")],
+)
+def test_ospf_neighbours_are_up_when_full_or_two_way_and_down_otherwise(state: int, kind: str) -> None:
     nbr, rid = "10.1.1.2", "2.2.2.2"
     extra = [
         vb("1.3.6.1.2.1.14.1.1.0", ip("1.1.1.1")),
