@@ -1,10 +1,11 @@
 """Learned baselines (what is usual for this hour of the week) and capacity forecasts.
 
 **Baselines.** ``Baselines.learn`` reads the hourly rollups of the last ``window_days`` (8 weeks) in
-one ordered query and keeps, per series and hour of the week (168 slots, in ``tz``), the median
-and the spread ``1.4826 * MAD`` (the median absolute deviation scaled to a standard deviation for
-normal data, but not moved by the odd outage or spike). A slot needs values from at least
-``min_weeks`` (3) different weeks, else it gives no verdict. A point is then
+one query ordered by series (plus one for the series' names) and keeps, per series and hour of
+the week (168 slots, in ``tz``), the median and the spread ``1.4826 * MAD`` (the median absolute
+deviation scaled to a standard deviation for normal data, but not moved by the odd outage or
+spike). A slot needs values from at least ``min_weeks`` (3) different weeks, else it gives no
+verdict. A point is then
 
     deviations = (value - median) / (spread + floor)
 
