@@ -49,6 +49,29 @@ _5M_TO_1H = (
     " ) g JOIN metric_rollup_5m l ON l.series_id = g.series_id AND l.ts = g.lt" + _ROLLUP_SET
 )
 
+# PostgreSQL plans the portable statements above as hash joins over whole tables (two sequential
+# scans of the raw samples per window); a LATERAL subquery per series makes it walk the
+# (series_id, ts) key of each series instead, and array_agg gives the last value without a join.
+_PG_RAW_TO_5M = (
+    "INSERT INTO metric_rollup_5m (series_id, ts, min, max, avg, count, last)"
+    " SELECT s.id, g.b, g.mn, g.mx, g.av, g.n, g.lst FROM metric_series s CROSS JOIN LATERAL ("
+    "  SELECT (m.ts / 300) * 300 AS b, MIN(m.value) AS mn, MAX(m.value) AS mx, AVG(m.value) AS av,"
+    "   COUNT(*) AS n, (array_agg(m.value ORDER BY m.ts DESC))[1] AS lst"
+    "  FROM metric_samples m WHERE m.series_id = s.id AND m.ts >= :a AND m.ts < :z"
+    "  GROUP BY (m.ts / 300) * 300"
+    " ) g WHERE s.id >= :lo AND s.id < :hi" + _ROLLUP_SET.replace(" WHERE true", "")
+)
+_PG_5M_TO_1H = (
+    "INSERT INTO metric_rollup_1h (series_id, ts, min, max, avg, count, last)"
+    " SELECT s.id, g.b, g.mn, g.mx, g.sm / g.n, g.n, g.lst FROM metric_series s CROSS JOIN LATERAL ("
+    "  SELECT (m.ts / 3600) * 3600 AS b, MIN(m.min) AS mn, MAX(m.max) AS mx, SUM(m.avg * m.count) AS sm,"
+    "   SUM(m.count) AS n, (array_agg(m.last ORDER BY m.ts DESC))[1] AS lst"
+    "  FROM metric_rollup_5m m WHERE m.series_id = s.id AND m.ts >= :a AND m.ts < :z"
+    "  GROUP BY (m.ts / 3600) * 3600"
+    " ) g WHERE s.id >= :lo AND s.id < :hi" + _ROLLUP_SET.replace(" WHERE true", "")
+)
+_PRUNE_CHUNK = 5_000
+
 
 class RollupResult(BaseModel):
     rows_5m: int = 0
@@ -74,12 +97,15 @@ def _roll(db: Session, sql: str, start: int, end: int, width: int, should_stop: 
     when ``should_stop`` said so (asked between windows, after the first one).
     """
     top = db.scalar(select(MetricSeries.id).order_by(MetricSeries.id.desc()).limit(1)) or 0
+    pg = _is_pg(db)
     rows = 0
     for a in range(start, end, width * _ROLLUP_WINDOW_BUCKETS):
         if a > start and should_stop():
             return rows, a
         z = min(end, a + width * _ROLLUP_WINDOW_BUCKETS)
         for lo in range(1, top + 1, _ROLLUP_SERIES_CHUNK):
+            if pg:  # compiling the plan (its cost looks high) takes longer than running it
+                db.execute(text("SET LOCAL jit = off"))
             res = db.execute(text(sql), {"lo": lo, "hi": lo + _ROLLUP_SERIES_CHUNK, "a": a, "z": z})
             rows += max(0, getattr(res, "rowcount", 0) or 0)
             # Commit chunk by chunk so pollers writing to SQLite are not held off for the whole run;
@@ -93,6 +119,10 @@ def _oldest(db: Session, column: InstrumentedAttribute[int], width: int, default
     samples stored before the first run are summarised before ``prune`` may drop them)."""
     oldest = db.scalar(select(func.min(column)))
     return default if oldest is None else int(oldest) // width * width
+
+
+def _is_pg(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
 
 
 def _never() -> bool:
@@ -118,7 +148,8 @@ def rollup(
     start5 = rollup_mark(db, "5m") or _oldest(db, MetricSample.ts, M5, end5)
     result = RollupResult()
     if end5 > start5:
-        result.rows_5m, reached = _roll(db, _RAW_TO_5M, start5, end5, M5, should_stop)
+        sql = _PG_RAW_TO_5M if _is_pg(db) else _RAW_TO_5M
+        result.rows_5m, reached = _roll(db, sql, start5, end5, M5, should_stop)
         _set_mark(db, "5m", reached)
         db.commit()
         result.done = reached == end5
@@ -126,7 +157,8 @@ def rollup(
     end1 = mark5 // H1 * H1
     start1 = rollup_mark(db, "1h") or _oldest(db, MetricRollup5m.ts, H1, end1)
     if end1 > start1 and result.done:
-        result.rows_1h, reached = _roll(db, _5M_TO_1H, start1, end1, H1, should_stop)
+        sql = _PG_5M_TO_1H if _is_pg(db) else _5M_TO_1H
+        result.rows_1h, reached = _roll(db, sql, start1, end1, H1, should_stop)
         _set_mark(db, "1h", reached)
         db.commit()
         result.done = reached == end1
@@ -149,6 +181,50 @@ class PruneResult(BaseModel):
     series: int = 0
 
 
+def _delete_before(db: Session, table: str, cut: int) -> int:
+    """Delete rows of ``table`` older than ``cut``, walking each series' key from its start."""
+    if not _is_pg(db):
+        # SQLite runs "series_id IN (all series)" as one key lookup per series.
+        res = db.execute(
+            text(f"DELETE FROM {table} WHERE series_id IN (SELECT id FROM metric_series) AND ts < :cut"),
+            {"cut": cut},
+        )
+        return max(0, getattr(res, "rowcount", 0) or 0)
+    # PostgreSQL would hash-join that with a sequential scan of the whole table; "= ANY(ids)" is
+    # one index descent per series, bounded by ts < cut.
+    deleted = 0
+    for ids in _id_chunks(db):
+        res = db.execute(
+            text(f"DELETE FROM {table} WHERE series_id = ANY(:ids) AND ts < :cut"), {"ids": ids, "cut": cut}
+        )
+        deleted += max(0, getattr(res, "rowcount", 0) or 0)
+    return deleted
+
+
+def _id_chunks(db: Session) -> list[list[int]]:
+    ids = list(db.scalars(select(MetricSeries.id).order_by(MetricSeries.id)))
+    return [ids[i : i + _PRUNE_CHUNK] for i in range(0, len(ids), _PRUNE_CHUNK)]
+
+
+_EMPTY = (
+    " NOT EXISTS (SELECT 1 FROM metric_samples x WHERE x.series_id = metric_series.id)"
+    " AND NOT EXISTS (SELECT 1 FROM metric_rollup_5m x WHERE x.series_id = metric_series.id)"
+    " AND NOT EXISTS (SELECT 1 FROM metric_rollup_1h x WHERE x.series_id = metric_series.id)"
+)
+
+
+def _delete_empty_series(db: Session) -> int:
+    """Delete series with no row in any tier (one key probe per series and tier)."""
+    if not _is_pg(db):
+        res = db.execute(text("DELETE FROM metric_series WHERE" + _EMPTY))
+        return max(0, getattr(res, "rowcount", 0) or 0)
+    deleted = 0
+    for ids in _id_chunks(db):
+        res = db.execute(text("DELETE FROM metric_series WHERE id = ANY(:ids) AND" + _EMPTY), {"ids": ids})
+        deleted += max(0, getattr(res, "rowcount", 0) or 0)
+    return deleted
+
+
 def prune(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT_POLICY) -> PruneResult:
     """Delete what is past retention, and series left with no data in any tier.
 
@@ -161,27 +237,14 @@ def prune(db: Session, now: float | None = None, policy: MetricsPolicy = DEFAULT
     cut_5m = min(int(now - policy.m5_days * DAY), mark1)
     cut_1h = int(now - policy.h1_days * DAY)
     out = PruneResult()
-    # "series_id IN (all series)" lets both engines walk the (series_id, ts) key instead of a full scan.
     for table, cut, field in (
         ("metric_samples", cut_raw, "raw"),
         ("metric_rollup_5m", cut_5m, "rollup_5m"),
         ("metric_rollup_1h", cut_1h, "rollup_1h"),
     ):
-        res = db.execute(
-            text(f"DELETE FROM {table} WHERE series_id IN (SELECT id FROM metric_series) AND ts < :cut"),
-            {"cut": cut},
-        )
-        setattr(out, field, max(0, getattr(res, "rowcount", 0) or 0))
+        setattr(out, field, _delete_before(db, table, cut))
         db.commit()
-    res = db.execute(
-        text(
-            "DELETE FROM metric_series WHERE"
-            " NOT EXISTS (SELECT 1 FROM metric_samples x WHERE x.series_id = metric_series.id)"
-            " AND NOT EXISTS (SELECT 1 FROM metric_rollup_5m x WHERE x.series_id = metric_series.id)"
-            " AND NOT EXISTS (SELECT 1 FROM metric_rollup_1h x WHERE x.series_id = metric_series.id)"
-        )
-    )
-    out.series = max(0, getattr(res, "rowcount", 0) or 0)
+    out.series = _delete_empty_series(db)
     db.commit()
     if out.series:
         forget_series_ids(db)
