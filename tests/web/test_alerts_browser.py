@@ -194,6 +194,16 @@ def test_the_device_page_draws_its_graphs_from_the_store(page: Page, server: Ser
     expect(traffic).to_have_attribute("data-ready", "true")
     assert _painted(page, "#graph-traffic") > 500
     expect(page.locator("#graph-util")).to_have_attribute("data-ready", "true")
+    # The numbers on the axes and in the legend carry their unit and magnitude.
+    shown = page.evaluate(
+        "(() => { const f = window.netwardenGraphs.format; return [f('bps', 6.67e8), f('bps', 6e8), "
+        "f('bps', 1.25e9), f('bps', 0), f('pct', 66.66), f('ms', 2.345), f('state', 0), f('bps', null)]; })()"
+    )
+    assert shown == ["667 Mb/s", "600 Mb/s", "1.25 Gb/s", "0 b/s", "67 %", "2.35 ms", "down", "—"]
+    hover = page.locator("#graph-traffic canvas").bounding_box()
+    page.mouse.move(hover["x"] + hover["width"] - 40, hover["y"] + hover["height"] / 2)
+    legend = page.locator("#graph-traffic .u-legend .u-series").nth(1).locator(".u-value")
+    expect(legend).to_have_text(re.compile(r"^\d+(\.\d+)? Mb/s$"))
 
 
 def test_a_device_without_data_shows_an_empty_graph_message(page: Page, server: Server) -> None:

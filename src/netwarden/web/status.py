@@ -7,10 +7,16 @@ Up and down come from the newest ``up`` sample of each device (the ICMP check): 
 sample is older than three availability intervals counts as *not polled*, as does an active device
 that has none. The worst interfaces are those with the highest utilisation in their newest sample;
 error rates are shown for them and for any interface whose newest error rate is above zero.
+
+The polled part is read from the metrics store at most once per ``POLLED_TTL`` seconds per app and
+shared by every dashboard: reading the newest sample of every interface costs about 2 s per 1,000
+devices of 24 interfaces (decision 0019), while the values only change once per polling interval.
+The alert part is read on every request, so a new alert shows at once.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,6 +45,8 @@ DOWN_SHOWN = 12
 RECENT_ALERTS = 8
 ALERT_SCAN = 10000
 STALE_INTERVALS = 3
+POLLED_TTL = 30.0
+_POLLED_LOCK = threading.Lock()
 
 
 @dataclass
@@ -49,6 +57,18 @@ class WorstInterface:
     in_bps: float | None = None
     out_bps: float | None = None
     errors_ps: float = 0.0
+
+
+@dataclass
+class Polled:
+    """What the metrics store says, read at ``at`` (monotonic seconds)."""
+
+    up: int
+    down: int
+    not_polled: int
+    down_devices: list[str]
+    worst: list[WorstInterface]
+    at: float
 
 
 @dataclass
@@ -111,26 +131,41 @@ def _worst_interfaces(db: Session, settings: Settings, now: float) -> list[Worst
     return rows
 
 
-def status(request: Request, actor: Actor, now: float | None = None) -> Status:
-    """What the dashboard's monitoring panel shows, for any logged-in user."""
+def polled(request: Request, actor: Actor) -> Polled:
+    """The polled values, from this app's cache while younger than ``POLLED_TTL`` (one reader at a time)."""
     require(actor, Role.viewer, "read the monitoring status")
-    now = time.time() if now is None else now
+    state = request.app.state
+    with _POLLED_LOCK:
+        cached = getattr(state, "status_polled", None)
+        if isinstance(cached, Polled) and time.monotonic() - cached.at < POLLED_TTL:
+            return cached
+        ctx = get_ctx(request)
+        now = time.time()
+        with ctx.db() as db:
+            up, down, not_polled, down_devices = _reachability(db, actor, ctx.settings, now)
+            worst = _worst_interfaces(db, ctx.settings, now)
+        fresh = Polled(up, down, not_polled, down_devices, worst, time.monotonic())
+        state.status_polled = fresh
+        return fresh
+
+
+def status(request: Request, actor: Actor) -> Status:
+    """What the dashboard's monitoring panel shows, for any logged-in user."""
+    seen = polled(request, actor)
     ctx = get_ctx(request)
     with ctx.db() as db:
-        up, down, not_polled, down_devices = _reachability(db, actor, ctx.settings, now)
         active = alerts.list_alerts(db, actor, state="active", limit=ALERT_SCAN)
-        worst = _worst_interfaces(db, ctx.settings, now)
     counts = Counter(a.severity for a in active)
     return Status(
-        up=up,
-        down=down,
-        not_polled=not_polled,
-        down_devices=down_devices[:DOWN_SHOWN],
+        up=seen.up,
+        down=seen.down,
+        not_polled=seen.not_polled,
+        down_devices=seen.down_devices[:DOWN_SHOWN],
         monitoring_on=ctx.settings.monitor_enabled,
         by_severity={s: counts.get(s, 0) for s in reversed(SEVERITIES)},
         acknowledged=sum(1 for a in active if a.state == "acknowledged"),
         recent=active[:RECENT_ALERTS],
-        worst=worst,
+        worst=seen.worst,
     )
 
 

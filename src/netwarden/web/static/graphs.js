@@ -13,15 +13,21 @@
   const HEIGHT = 190;
   const REFRESH_MS = 60000;
   const REFRESHED_RANGES = new Set(["1h", "6h"]);
-  const state = { charts: {}, data: {}, loads: 0, errors: 0, range: root.dataset.range || "6h" };
+  const state = { charts: {}, data: {}, loads: 0, errors: 0, range: root.dataset.range || "6h", format: null };
   window.netwardenGraphs = state;
+
+  /** Three significant digits without trailing zeros after the point: 667, 6.5, 12, 0.25. */
+  function short(v) {
+    const text = v.toPrecision(3);
+    return text.includes(".") && !text.includes("e") ? text.replace(/0+$/, "").replace(/\.$/, "") : String(Number(text));
+  }
 
   function bps(v) {
     const a = Math.abs(v);
     for (const [unit, size] of [["T", 1e12], ["G", 1e9], ["M", 1e6], ["k", 1e3]]) {
-      if (a >= size) return (v / size).toPrecision(3).replace(/\.?0+$/, "") + " " + unit + "b/s";
+      if (a >= size) return short(v / size) + " " + unit + "b/s";
     }
-    return (a >= 1 || a === 0 ? Math.round(v) : v.toPrecision(2)) + " b/s";
+    return (a === 0 ? "0" : short(v)) + " b/s";
   }
 
   const FORMAT = {
@@ -31,6 +37,20 @@
     ps: (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2)) + "/s",
     state: (v) => (v >= 0.5 ? "up" : "down"),
   };
+
+  /** Time ticks in UTC, 24-hour: HH:MM, with the date on the first tick of each day; dates alone past a day. */
+  function timeTicks(u, splits, axisIdx, space, incr) {
+    let lastDay = null;
+    return splits.map((ts) => {
+      const iso = new Date(ts * 1000).toISOString();
+      const day = iso.slice(5, 10);
+      const hm = iso.slice(11, 16);
+      if (incr >= 86400) return day;
+      const label = day !== lastDay ? hm + "\n" + day : hm;
+      lastDay = day;
+      return label;
+    });
+  }
 
   function fmt(unit, v) {
     if (v === null || v === undefined || !Number.isFinite(v)) return "—";
@@ -66,7 +86,7 @@
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true }, y: { range: yRange(unit) } },
       axes: [
-        { stroke: "#6a7687", grid: { stroke: "#eef1f5" } },
+        { stroke: "#6a7687", grid: { stroke: "#eef1f5" }, values: timeTicks },
         {
           stroke: "#6a7687",
           grid: { stroke: "#eef1f5" },
@@ -78,6 +98,8 @@
       series: series,
     };
   }
+
+  state.format = fmt;
 
   function widthOf(fig) {
     return Math.max(240, fig.querySelector(".graph-plot").clientWidth || fig.clientWidth - 8);
