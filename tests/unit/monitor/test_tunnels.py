@@ -155,6 +155,14 @@ def test_not_swanctl_output_is_refused() -> None:
         parse_swanctl_sas("bash: swanctl: command not found\n")
 
 
+def test_swanctl_without_its_daemon_is_a_failure_and_its_plugin_warnings_are_not() -> None:
+    text = sas("no-daemon")  # run as an unprivileged user: plugin warnings, then the failure
+    with pytest.raises(TunnelOutputError, match="connecting to"):
+        parse_swanctl_sas(text)
+    warnings = "\n".join(line for line in text.splitlines() if line.startswith(("plugin '", "agent plugin")))
+    assert warnings and parse_swanctl_sas(warnings + "\n" + sas("a-traffic"))[0].up
+
+
 @given(st.text(max_size=400))
 def test_parsers_never_crash_on_garbage(text: str) -> None:
     for parse in (parse_wg_dump, parse_swanctl_sas):
