@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -78,7 +79,24 @@ class _Topo:
     address_owner: dict[str, str]
 
 
-def _topology(db: Session) -> _Topo:
+# Topology per store, re-read at most every TOPOLOGY_TTL seconds: reading it costs more than a whole
+# batch of events, and links change on discovery, not per event.
+TOPOLOGY_TTL = 30.0
+_topo_cache: dict[str, tuple[float, _Topo]] = {}
+
+
+def _topology(db: Session, fresh: bool = False) -> _Topo:
+    key = str(db.get_bind().engine.url)
+    now = time.monotonic()
+    hit = _topo_cache.get(key)
+    if hit is not None and not fresh and now - hit[0] < TOPOLOGY_TTL:
+        return hit[1]
+    topo = _read_topology(db)
+    _topo_cache[key] = (now, topo)
+    return topo
+
+
+def _read_topology(db: Session) -> _Topo:
     from netwarden.access.schemas import SYSTEM
     from netwarden.discover.topology import topology
     from netwarden.inventory.models import Device, Interface, IPAddress
@@ -160,50 +178,77 @@ def _higher(a: str, b: str) -> str:
 class _Batch:
     """One ingest call's working state."""
 
-    def __init__(self, db: Session, policy: AlertPolicy, now: dt.datetime, topo: _Topo) -> None:
+    def __init__(self, db: Session, policy: AlertPolicy, now: dt.datetime, topo: _Topo, careful: bool) -> None:
         self.db = db
         self.policy = policy
         self.now = now
         self.topo = topo
+        # careful: flush each new alert in its own savepoint (the retry after a concurrent insert).
+        self.careful = careful
         self.windows = _windows(db, now)
         self.result = IngestResult(received=0)
         self.active: dict[str, Alert] = {}
+        self.opened: list[Alert] = []
+        self.resolved: list[Alert] = []
+        self.pending: list[tuple[_Norm, Alert | None, str, str, bool]] = []
+        self.flap_counts: dict[str, int] = {}
+        self.last_resolved: dict[str, dt.datetime] = {}
 
-    def load_active(self, keys: Iterable[str]) -> None:
+    def load(self, keys: Iterable[str], earliest: dt.datetime | None = None) -> None:
+        """Active alerts, opens+clears since the flap window before ``earliest`` and the last resolution of
+        these keys: three queries a chunk."""
         wanted = sorted(set(keys) - set(self.active))
+        since = (earliest or self.now) - dt.timedelta(minutes=self.policy.flap_minutes)
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             for alert in self.db.scalars(select(Alert).where(Alert.key.in_(chunk), Alert.state.in_(ACTIVE_STATES))):
                 self.active[alert.key] = alert
+            flaps = self.db.execute(
+                select(AlertEvent.key, func.count())
+                .where(AlertEvent.key.in_(chunk), AlertEvent.transition.in_(("open", "clear")), AlertEvent.at >= since)
+                .group_by(AlertEvent.key)
+            )
+            self.flap_counts.update({k: int(c) for k, c in flaps})
+            resolved = self.db.execute(
+                select(Alert.key, func.max(Alert.resolved_at))
+                .where(Alert.key.in_(chunk), Alert.state == "resolved")
+                .group_by(Alert.key)
+            )
+            self.last_resolved.update({k: _utc(t) for k, t in resolved if t is not None})
 
     def record(self, n: _Norm, alert: Alert | None, transition: str, note: str = "", suppressed: bool = False) -> None:
-        e = n.event
-        self.db.add(
-            AlertEvent(
-                alert_id=alert.id if alert is not None else None,
-                key=n.key,
-                transition=transition,
-                source=e.source,
-                kind=e.kind,
-                subject=n.subject,
-                device=e.device,
-                severity=e.severity,
-                summary=e.summary,
-                metric=e.metric,
-                value=e.value,
-                at=e.at,
-                raw=e.raw[:4000],
-                suppressed=suppressed,
-                note=note,
-            )
-        )
+        """Keep the event for the store; rows are written by :meth:`finish`, once new alerts have ids."""
+        self.pending.append((n, alert, transition, note, suppressed))
+        if transition in ("open", "clear"):
+            self.flap_counts[n.key] = self.flap_counts.get(n.key, 0) + 1
 
-    def flaps(self, key: str, at: dt.datetime) -> int:
-        since = at - dt.timedelta(minutes=self.policy.flap_minutes)
-        q = select(func.count()).where(
-            AlertEvent.key == key, AlertEvent.transition.in_(("open", "clear")), AlertEvent.at >= since
+    def finish(self) -> None:
+        self.db.flush()
+        self.db.add_all(self._event_row(*p) for p in self.pending)
+        self.result.opened = [a.id for a in self.opened]
+        self.result.resolved = [a.id for a in self.resolved]
+        self.db.flush()
+
+    @staticmethod
+    def _event_row(n: _Norm, alert: Alert | None, transition: str, note: str, suppressed: bool) -> AlertEvent:
+        e = n.event
+        return AlertEvent(
+            alert_id=alert.id if alert is not None else None,
+            key=n.key,
+            transition=transition,
+            source=e.source,
+            kind=e.kind,
+            subject=n.subject,
+            device=e.device,
+            severity=e.severity,
+            summary=e.summary,
+            metric=e.metric,
+            value=e.value,
+            at=e.at,
+            raw=e.raw[:4000],
+            suppressed=suppressed,
+            note=note,
         )
-        return int(self.db.scalar(q) or 0)
 
     def handle(self, n: _Norm) -> None:
         alert = self.active.get(n.key)
@@ -257,35 +302,43 @@ class _Batch:
             value=e.value,
             ends=[n.end] if n.end is not None else [],
             raised=True,
+            flapping=False,
+            count=1,
+            impact=[],
+            impact_sites=[],
+            note="",
             suppressed=bool(silenced),
             suppressed_reason=silenced,
             first_seen=e.at,
             last_seen=e.at,
             last_change=e.at,
         )
-        try:
-            with self.db.begin_nested():
-                self.db.add(alert)
-                self.db.flush()
-        except IntegrityError:
-            # Another ingester opened it between our read and write: merge into theirs.
-            self.load_active([n.key])
-            if n.key in self.active:
-                self.open(n, self.active[n.key])
-            return
+        if not self.careful:
+            self.db.add(alert)
+        else:
+            try:
+                with self.db.begin_nested():
+                    self.db.add(alert)
+                    self.db.flush()
+            except IntegrityError:
+                # Another ingester opened it between our read and write: merge into theirs.
+                self.load([n.key])
+                if n.key in self.active:
+                    self.open(n, self.active[n.key])
+                return
         self.active[n.key] = alert
-        self.result.opened.append(alert.id)
+        self.opened.append(alert)
         if silenced:
             self.result.suppressed += 1
         self.record(n, alert, "open", suppressed=bool(silenced))
         self.check_flapping(alert, e.at)
 
     def cleared_after(self, key: str, at: dt.datetime) -> bool:
-        q = select(func.count()).where(Alert.key == key, Alert.state == "resolved", Alert.resolved_at > at)
-        return bool(self.db.scalar(q))
+        last = self.last_resolved.get(key)
+        return last is not None and last > at
 
     def check_flapping(self, alert: Alert, at: dt.datetime) -> None:
-        if not alert.flapping and self.flaps(alert.key, at) > self.policy.flap_changes:
+        if not alert.flapping and self.flap_counts.get(alert.key, 0) > self.policy.flap_changes:
             alert.flapping = True
             alert.summary = f"{alert.summary} (flapping)"
 
@@ -320,7 +373,8 @@ class _Batch:
         alert.resolved_at = at
         alert.resolved_by = by
         self.active.pop(alert.key, None)
-        self.result.resolved.append(alert.id)
+        self.last_resolved[alert.key] = at
+        self.resolved.append(alert)
 
 
 def _summary(n: _Norm) -> str:
@@ -346,7 +400,6 @@ def ingest(
     policy = policy or AlertPolicy()
     now = now or dt.datetime.now(dt.UTC)
     topo = _topology(db)
-    batch = _Batch(db, policy, now, topo)
     skew = dt.timedelta(seconds=policy.max_skew_seconds)
     norms: list[_Norm] = []
     for e in events:
@@ -357,12 +410,24 @@ def ingest(
             e = e.model_copy(update={"at": at})
         norms.append(_normalise(e, topo))
     norms.sort(key=lambda n: n.event.at)
-    batch.result.received = len(norms)
-    batch.load_active(n.key for n in norms)
-    for n in norms:
-        batch.handle(n)
-    db.flush()
-    folded = _replan(db, policy, topo)
+
+    def apply(careful: bool) -> _Batch:
+        batch = _Batch(db, policy, now, topo, careful)
+        batch.result.received = len(norms)
+        batch.load((n.key for n in norms), norms[0].event.at if norms else None)
+        for n in norms:
+            batch.handle(n)
+        batch.finish()
+        return batch
+
+    try:
+        with db.begin_nested():
+            batch = apply(careful=False)
+    except IntegrityError:  # another ingester opened one of these alerts meanwhile: redo one by one
+        batch = apply(careful=True)
+    # The plan depends only on which alerts are active and raised, and on their link ends.
+    structural = batch.opened or batch.resolved or any(t != "stale" for _, _, t, _, _ in batch.pending)
+    folded = _replan(db, policy, topo) if structural else []
     result = batch.result
     result.folded = sorted(folded)
     opened: list[Alert] = list(db.scalars(select(Alert).where(Alert.id.in_(result.opened)))) if result.opened else []
@@ -401,11 +466,18 @@ def _replan(db: Session, policy: AlertPolicy, topo: _Topo) -> list[int]:
         parent = plan.parent.get(a.id)
         if parent is not None and a.parent_id != parent:
             folded.append(a.id)
-        a.parent_id = parent
-        a.root_cause = plan.root_cause.get(a.id) or a.device
         impact = plan.impact.get(a.id, [])
-        a.impact = impact
-        a.impact_sites = sorted({topo.nodes[d] for d in impact if d in topo.nodes})
+        sites = sorted({topo.nodes[d] for d in impact if d in topo.nodes})
+        cause = plan.root_cause.get(a.id) or a.device
+        # Assign only what changed: every assignment is an UPDATE (and bumps updated_at).
+        if a.parent_id != parent:
+            a.parent_id = parent
+        if a.root_cause != cause:
+            a.root_cause = cause
+        if list(a.impact or []) != impact:
+            a.impact = impact
+        if list(a.impact_sites or []) != sites:
+            a.impact_sites = sites
     db.flush()
     return folded
 

@@ -1,4 +1,4 @@
-"""In-process periodic jobs for ``netwarden serve``: scheduled discovery and the monitoring loops.
+"""In-process periodic jobs for ``netwarden serve``: scheduled discovery, monitoring, traps and alerting.
 
 Each job runs on the server's event loop, one run at a time, and stops with the server.
 """
@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -45,21 +47,71 @@ async def _discovery_loop(ctx: Context) -> None:
         await asyncio.sleep(s.discovery_interval_minutes * 60)
 
 
+def _site_lookup(ctx: Context) -> Callable[[str], str | None]:
+    """Device name -> site name, read once a minute at most (the notifier calls it per alert)."""
+    from sqlalchemy import select
+
+    from netwarden.inventory.models import Device, Site
+
+    cache: dict[str, str] = {}
+    read_at = [-1e9]
+
+    def site_of(device: str) -> str | None:
+        if time.monotonic() - read_at[0] > 60:
+            with ctx.db() as db:
+                rows = db.execute(select(Device.name, Site.name).join(Site, Device.site_id == Site.id)).all()
+            cache.clear()
+            cache.update({d: s for d, s in rows})
+            read_at[0] = time.monotonic()
+        return cache.get(device)
+
+    return site_of
+
+
+async def start_monitoring(ctx: Context, tasks: list[asyncio.Task[None]]) -> dict[str, Any]:
+    """The alert pipeline, notifications, the trap receiver and the polling loops, as settings ask.
+
+    Returns the running parts by name (kept on ``app.state`` for the API and for shutdown).
+    """
+    from netwarden.alerts.notify import Notifier, digest_loop, store_credentials
+    from netwarden.alerts.pipeline import AlertPipeline, tick_loop
+    from netwarden.jobs.maintenance import metrics_maintenance_loop
+
+    s = ctx.settings
+    parts: dict[str, Any] = {}
+    notifier = None
+    if s.notify_routes:
+        notifier = Notifier.from_settings(s, site_of=_site_lookup(ctx), resolve_credential=store_credentials(ctx))
+        tasks.append(asyncio.create_task(digest_loop(notifier)))
+    pipeline = AlertPipeline(ctx, SYSTEM, notifier)
+    parts["alerts"] = pipeline
+    tasks.append(asyncio.create_task(tick_loop(pipeline)))
+    tasks.append(asyncio.create_task(metrics_maintenance_loop(ctx)))
+    if s.traps_enabled:
+        from netwarden.monitor.traps import start_from_settings
+
+        parts["traps"] = await start_from_settings(ctx, pipeline)
+    if s.monitor_enabled:
+        from netwarden.monitor.service import Monitor, loop
+
+        monitor = Monitor(ctx, SYSTEM, events_to=pipeline)  # one memory of counters and states for both checks
+        parts["monitor"] = monitor
+        if s.monitor_ping_interval > 0:
+            tasks.append(asyncio.create_task(loop(monitor, "ping", s.monitor_ping_interval)))
+        if s.monitor_snmp_interval > 0 and s.monitor_credentials:
+            tasks.append(asyncio.create_task(loop(monitor, "snmp", s.monitor_snmp_interval)))
+    return parts
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx: Context = app.state.ctx
     tasks: list[asyncio.Task[None]] = []
     if ctx.settings.discovery_interval_minutes > 0 and ctx.settings.discovery_ranges:
         tasks.append(asyncio.create_task(_discovery_loop(ctx)))
-    if ctx.settings.monitor_enabled:
-        from netwarden.monitor.service import Monitor, loop
-
-        monitor = Monitor(ctx, SYSTEM)  # one memory of counters and states, shared by both checks
-        app.state.monitor = monitor
-        if ctx.settings.monitor_ping_interval > 0:
-            tasks.append(asyncio.create_task(loop(monitor, "ping", ctx.settings.monitor_ping_interval)))
-        if ctx.settings.monitor_snmp_interval > 0 and ctx.settings.monitor_credentials:
-            tasks.append(asyncio.create_task(loop(monitor, "snmp", ctx.settings.monitor_snmp_interval)))
+    parts = await start_monitoring(ctx, tasks)
+    for name, part in parts.items():
+        setattr(app.state, name, part)
     try:
         yield
     finally:
@@ -68,3 +120,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in tasks:
             with suppress(asyncio.CancelledError, Exception):
                 await task
+        if "traps" in parts:
+            with suppress(Exception):
+                await parts["traps"].close(timeout=10)  # delivers the batch it holds: nothing acknowledged is lost
+        if "alerts" in parts:
+            await parts["alerts"].drain()

@@ -30,8 +30,10 @@ from netwarden.collect import snmp
 from netwarden.collect.snmp_facts import auth_from_secret
 from netwarden.context import Context
 from netwarden.inventory.models import Device
+from netwarden.monitor.baselines import Baselines
 from netwarden.monitor.poller import SYS_UPTIME, Poller, PollOutcome, Target, poll_round
 from netwarden.monitor.records import Point
+from netwarden.monitor.thresholds import ThresholdEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,6 +68,16 @@ class Monitor:
     poller: Poller = field(default_factory=Poller)
     auth: dict[str, snmp.Auth | None] = field(default_factory=dict)
     seeded: set[str] = field(default_factory=set)
+    # Where events go when run_round is given no sink: serve's AlertPipeline, else straight to the engine.
+    events_to: EventSink | None = None
+    thresholds: ThresholdEngine | None = None
+    baselines: Baselines | None = None
+
+    def __post_init__(self) -> None:
+        if self.thresholds is None:
+            self.thresholds = ThresholdEngine.from_settings(self.ctx.settings)
+        if self.baselines is None:
+            self.baselines = Baselines.from_settings(self.ctx.settings)
 
     def seed(self, names: Iterable[str]) -> None:
         """Start the poller's memory of devices it has not seen from the alerts active in the store.
@@ -168,9 +180,20 @@ class Monitor:
         points = [p for o in outcomes for p in o.points]
         events = [e for o in outcomes for e in o.events]
         await _deliver(points_to or self._store_points, points)
-        await _deliver(events_to or self._raise_alerts, events)
+        judged = await asyncio.to_thread(self._judge, points)
+        summary.events.extend(judged)
+        await _deliver(events_to or self.events_to or self._raise_alerts, events + judged)
         summary.elapsed = round(time.perf_counter() - started, 3)
         return summary
+
+    def _judge(self, points: list[Point]) -> list[Event]:
+        """Threshold, baseline and capacity events for this round's points."""
+        if not points or self.thresholds is None:
+            return []
+        from netwarden.monitor.baselines import evaluate_round
+
+        with self.ctx.db() as db:
+            return evaluate_round(db, points, self.thresholds, self.baselines)
 
     def _store_points(self, points: list[Point]) -> None:
         from netwarden.monitor import metrics
