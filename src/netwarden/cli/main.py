@@ -30,6 +30,7 @@ from netwarden.cli import (
     site,
     sla,
     topology,
+    traps,
     user,
     vlan,
 )
@@ -61,6 +62,7 @@ app.add_typer(lab.app, name="lab")
 app.add_typer(topology.app, name="topology")
 app.add_typer(metrics.app, name="metrics")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(traps.app, name="traps")
 app.add_typer(alerts.maintenance_app, name="maintenance")
 app.add_typer(sla.app, name="sla")
 
