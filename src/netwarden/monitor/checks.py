@@ -54,6 +54,7 @@ import certifi
 import dns.asyncquery
 import dns.exception
 import dns.message
+import dns.name
 import dns.rcode
 import dns.rdatatype
 import httpx
@@ -112,6 +113,10 @@ class ServiceCheck(BaseModel):
                 dns.rdatatype.from_text(self.record)
             except dns.rdatatype.UnknownRdatatype:
                 raise ValueError(f"unknown DNS record type {self.record!r}") from None
+            try:
+                dns.name.from_text(self.query)
+            except dns.exception.DNSException as exc:
+                raise ValueError(f"query {self.query!r} is not a DNS name: {exc}") from None
         if any(not 100 <= code <= 599 for code in self.status):
             raise ValueError("status codes must be 100..599")
         return self
@@ -201,6 +206,9 @@ async def run_check(check: ServiceCheck) -> CheckResult:
         return CheckResult(check, False, reason="timeout", detail=f"no answer within {check.timeout:g} s")
     except OSError as exc:  # anything the transports did not classify
         return CheckResult(check, False, reason="error", detail=exc.strerror or str(exc))
+    except Exception as exc:  # one broken check must not end the round for the others
+        log.warning("service check failed unexpectedly check=%s error=%r", check.name, type(exc).__name__)
+        return CheckResult(check, False, reason="error", detail=f"{type(exc).__name__}: {exc}"[:200])
 
 
 async def run_checks(checks: Iterable[ServiceCheck], *, concurrency: int = 64) -> list[CheckResult]:

@@ -24,6 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import given
+from hypothesis import strategies as st
 
 from netwarden.errors import ConfigError
 from netwarden.monitor.checks import CheckResult, ServiceCheck, ServiceChecker, load_checks, run_check, run_checks
@@ -191,6 +193,7 @@ def test_load_checks_reads_every_kind() -> None:
         ({"name": "x", "device": "d", "kind": "tcp", "host": "h", "port": 0}, "port"),
         ({"name": "x", "device": "d", "kind": "tcp", "host": "h", "port": 1, "colour": "red"}, "colour"),
         ({"name": "x", "device": "d", "kind": "tcp", "host": "h", "port": 1, "timeout": 0}, "timeout"),
+        ({"name": "x", "device": "d", "kind": "dns", "host": "h", "query": "a" * 70 + ".example"}, "not a DNS name"),
     ],
 )
 def test_a_bad_entry_is_a_one_line_config_error(entry: dict[str, Any], says: str) -> None:
@@ -200,6 +203,19 @@ def test_a_bad_entry_is_a_one_line_config_error(entry: dict[str, Any], says: str
     assert "\n" not in message
     assert message.startswith("monitor_service_checks[1] (x)")
     assert says in message
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["name", "device", "kind", "host", "port", "url", "query", "record", "expected", "timeout"]),
+        st.one_of(st.text(max_size=30), st.integers(-5, 70000), st.sampled_from(["tcp", "http", "https", "dns"])),
+    )
+)
+def test_any_entry_is_a_check_or_a_config_error(entry: dict[str, Any]) -> None:
+    try:
+        load_checks([entry])
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
 
 
 def test_names_must_be_unique() -> None:
