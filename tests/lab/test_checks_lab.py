@@ -90,9 +90,13 @@ def test_bgp_peers_and_the_wireguard_tunnel_follow_a_cut_wan_link(lab: Any) -> N
     vpn_peer = next(str(p.address) for p in r1.neighbors if p.node == ("r4" if vpn.a == "r1" else vpn.a))
     neighbors, tunnels = NeighborWatch(), TunnelWatch()
 
+    failed_reads: list[str] = []
+
     def neighbor_events() -> list[Event]:
         (outcome,) = asyncio.run(neighbor_round(neighbors, [target], timeout=2, retries=1))
-        assert outcome.failed is None, outcome.failed
+        if outcome.failed:  # an agent may fail a walk while routing changes: no events then, next poll
+            assert outcome.events == []
+            failed_reads.append(outcome.failed)
         return outcome.events
 
     def tunnel_events() -> list[Event]:
@@ -102,7 +106,7 @@ def test_bgp_peers_and_the_wireguard_tunnel_follow_a_cut_wan_link(lab: Any) -> N
         assert peers, dump.stdout
         return tunnels.observe("r1", TunnelReading(ts=time.time(), wireguard=peers)).events
 
-    assert neighbor_events() == [] and tunnel_events() == []
+    assert neighbor_events() == [] and tunnel_events() == [] and failed_reads == []
     assert neighbors.up[("r1", "bgp", wan_peer)] and neighbors.up[("r1", "bgp", vpn_peer)]
     assert any(up for (_, kind, _), up in tunnels.up.items() if kind == "wg")
 

@@ -252,6 +252,9 @@ async def neighbor_round(
     async def one(target: Target) -> PollOutcome:
         async with limit:
             got = await read_neighbors(target, timeout=timeout, retries=retries)
+            if got.reason == "protocol":
+                # FRR's bgpd answers genErr while a peer it is walking is being torn down: ask once more.
+                got = await read_neighbors(target, timeout=timeout, retries=retries)
         if not got.ok or got.value is None:
             failed = PollOutcome(target.name)
             failed.failed = got.describe()
