@@ -97,7 +97,7 @@ def pg_store(pg_cluster: PgCluster | None, tmp_path: Path) -> Context:
 class Workers:
     """``netwarden worker`` subprocesses; every one still running is killed at teardown."""
 
-    def __init__(self, ctx: Context, redis_url: str, tmp: Path, beat: float = BEAT) -> None:
+    def __init__(self, ctx: Context, redis_url: str, tmp: Path, **settings: str) -> None:
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("NETWARDEN_")},
             "NETWARDEN_DATA_DIR": str(ctx.data_dir),
@@ -105,8 +105,9 @@ class Workers:
             "NETWARDEN_REDIS_URL": redis_url,
             "NETWARDEN_MONITOR_PING_INTERVAL": str(INTERVAL),
             "NETWARDEN_MONITOR_SNMP_INTERVAL": "0",
-            "NETWARDEN_WORKER_HEARTBEAT_SECONDS": str(beat),
+            "NETWARDEN_WORKER_HEARTBEAT_SECONDS": str(BEAT),
         }
+        self.env.update({f"NETWARDEN_{k.upper()}": v for k, v in settings.items()})
         self.tmp = tmp
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -152,8 +153,39 @@ def wait_until(cond: Callable[[], Any], timeout: float, what: str, pause: Callab
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def polls(url: str) -> list[PollRecord]:
-    return list(broker_call(url, lambda b: b.polls()))
+def kill_mid_round(workers: Workers, victim: str, url: str, checks: list[str]) -> dict[str, str]:
+    """Freeze ``victim`` (SIGSTOP) as soon as it holds claims in flight, check it still does, SIGKILL it.
+
+    Returns what it held (device -> check). A worker frozen then killed never finishes that round.
+    """
+    fast = redis.Redis.from_url(url)
+    keys = [f"netwarden:inflight:{c}" for c in checks]
+    proc = workers.procs[victim]
+    held: dict[str, str] = {}
+    deadline = time.monotonic() + 60
+    try:
+        while not held and time.monotonic() < deadline:
+            if any(victim.encode() in fast.hvals(k) for k in keys):
+                proc.send_signal(signal.SIGSTOP)
+                held = {
+                    d.decode(): check
+                    for k, check in zip(keys, checks, strict=True)
+                    for d, w in fast.hgetall(k).items()
+                    if w.decode() == victim
+                }
+                if not held:  # it finished just before the freeze: catch its next round
+                    proc.send_signal(signal.SIGCONT)
+    finally:
+        fast.close()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert held, f"never caught {victim} in a round"
+    return held
+
+
+def polls(url: str, check: str | None = None) -> list[PollRecord]:
+    got: list[PollRecord] = broker_call(url, lambda b: b.polls())
+    return [r for r in got if check is None or r.check == check]
 
 
 def by_device(records: list[PollRecord]) -> dict[str, list[PollRecord]]:
@@ -179,21 +211,9 @@ def test_a_killed_workers_devices_are_taken_over_within_two_intervals(
 
     wait_until(settled, 60, "both workers polling their shares", workers.pause)
 
-    # Kill A in the middle of a round, holding claims it will never finish: freeze it (SIGSTOP) as
-    # soon as its claims show in flight, check they still are, then SIGKILL.
-    fast = redis.Redis.from_url(redis_url)
-    held: dict[str, str] = {}
-    deadline = time.monotonic() + 60
-    while not held and time.monotonic() < deadline:
-        if {v.decode() for v in fast.hvals("netwarden:inflight:ping")} == {a}:
-            workers.procs[a].send_signal(signal.SIGSTOP)
-            held = {k.decode(): v.decode() for k, v in fast.hgetall("netwarden:inflight:ping").items()}
-            if not held:  # it finished just before the freeze: try its next round
-                workers.procs[a].send_signal(signal.SIGCONT)
-    assert held, f"never caught {a} in a round"
+    # Kill A in the middle of a round, holding claims it will never finish.
+    kill_mid_round(workers, a, redis_url, ["ping"])
     killed_at = broker_call(redis_url, lambda br: br.now_ms())
-    workers.procs[a].send_signal(signal.SIGKILL)
-    workers.procs[a].wait(timeout=10)
 
     # B takes A's devices and polls each of them (and its own) three more times.
     def taken_over() -> bool:
