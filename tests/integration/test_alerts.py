@@ -260,3 +260,12 @@ def test_alerts_over_the_api(lab_ctx: Context, api: httpx.Client, tokens: dict[s
     assert api.get("/api/v1/alerts/424242", headers=viewer).status_code == 404
     events = api.get("/api/v1/events?device=r5", headers=viewer).json()
     assert [e["kind"] for e in events] == ["device_down"]
+
+
+def test_traps_without_meaning_are_evidence_not_alerts(lab_ctx: Context) -> None:
+    result = ingest(lab_ctx, ev("trap", "r1", T0, severity="info", summary="trap 1.3.6.1.2.1.14.16.2.16 from r1"))
+    assert (result.recorded, result.opened) == (1, [])
+    assert alerts(lab_ctx, state="all", include_folded=True) == []
+    with lab_ctx.db() as db:
+        [event] = service.list_events(db, VIEWER, device="r1")
+    assert (event.transition, event.kind) == ("event", "trap")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +114,62 @@ def test_node_down_in_front_of_the_stub_is_one_root_alert_listing_the_stub(
     assert {(a.id, a.state) for a in active(store, state="all", include_folded=True) if a.id == root.id} == {
         (root.id, "resolved")
     }
+
+
+def test_trap_path_alerts_within_seconds_and_notifies_by_mail_and_webhook(
+    lab_session: Any, lab: Any, tmp_path: Path
+) -> None:
+    """serve's own wiring (start_monitoring) with traps on: link-down r1 r2 → one alert, a mail, a webhook."""
+    from netwarden.jobs.scheduler import start_monitoring
+    from tests.support.receivers import running_hooks, running_smtp
+
+    plan = lab_session.state.plan
+    deadline_s = 15.0  # the issue's bound for the trap path, from the fault to the alert
+
+    async def scenario(ctx: Context) -> tuple[list[AlertOut], float]:
+        tasks: list[asyncio.Task[None]] = []
+        parts = await start_monitoring(ctx, tasks)
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.to_thread(lab.fault, "link-down", "r1", "r2")
+            faulted = loop.time()
+            found: list[AlertOut] = []
+            while loop.time() - faulted < deadline_s and not any(a.device == "r1--r2" for a in found):
+                found = await asyncio.to_thread(active, ctx)
+                if not any(a.device == "r1--r2" for a in found):
+                    await asyncio.sleep(0.2)  # polling the store for the condition, bounded by the deadline
+            took = loop.time() - faulted
+            await parts["alerts"].drain()
+            await asyncio.to_thread(lab.heal)
+            healed_by = loop.time() + 30
+            while loop.time() < healed_by and await asyncio.to_thread(active, ctx):
+                await asyncio.sleep(0.2)
+            await parts["alerts"].drain()
+            return found, took
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await parts["traps"].close(timeout=5)
+
+    with running_smtp() as mailbox, running_hooks() as hooks:
+        _ssh, snmp_name = credential_names(lab_session.state.prefix)
+        data_dir = tmp_path / "store"
+        ctx = Context.create(
+            data_dir=data_dir,
+            traps_enabled=True,
+            traps_host=str(plan.trap_collector),
+            traps_port=plan.trap_port,
+            traps_communities=[lab_session.state.community],
+            notify_routes=[{"name": "noc", "urls": [mailbox.url(), hooks.url()]}],
+        )
+        lab_credentials.store(lab_session.state, data_dir)
+        opts = Options(cidrs=[str(plan.mgmt_cidr)], credentials=[snmp_name, _ssh], exclude=[str(plan.mgmt_gateway)])
+        asyncio.run(run_discovery(ctx, ACTOR, opts))
+        found, took = asyncio.run(scenario(ctx))
+        assert [a.device for a in found] == ["r1--r2"], (found, took)
+        assert [a.device for a in active(ctx, include_folded=True)] == []
+        assert any("r1--r2" in s for s in mailbox.subjects()), mailbox.subjects()
+        assert any("r1--r2" in t for t in hooks.titles()), hooks.titles()
+        resolved = [a for a in active(ctx, state="resolved") if a.device == "r1--r2"]
+        assert resolved and resolved[0].source == "trap"

@@ -7,8 +7,9 @@ records; :func:`netwarden.alerts.service.ingest` is the one door into the alert 
 names in sorted order, see :func:`link_subject`), or a device-scoped thing
 (``r1:eth2`` for an interface, ``r1:bgp:10.0.0.2`` for a peer, ``r1:ospf:10.0.0.2``, ``r1:wg:wg0:PEERKEY``
 for a tunnel, ``srv1:http:https://srv1/`` for a service check, ``wlc1:ap:AP-NAME`` for an access point).
-``reboot``, ``config_change`` and ``trap`` (any other trap worth keeping) are one-off events: they open
-an alert of severity info/warning that resolves itself when acknowledged or after a day. ``kind`` says what happened;
+``reboot`` and ``config_change`` are one-off events: they open an alert that resolves itself when
+acknowledged or after a day. ``trap`` (a trap with no meaning to the engine) is kept as evidence
+in the event log only. ``kind`` says what happened;
 ``*_down``/``*_up`` pairs open and clear the same condition, and so do ``threshold``/``threshold_clear``
 for one metric.
 """

@@ -79,6 +79,7 @@ class IngestResult(BaseModel):
     suppressed: int = Field(default=0, description="events that fell in a maintenance window")
     stale: int = Field(default=0, description="events older than the state they would change")
     ignored: int = Field(default=0, description="clearing events with nothing to clear")
+    recorded: int = Field(default=0, description="events kept as evidence only (other traps): no alert")
     notify: list[int] = Field(
         default_factory=list, description="alerts a notifier should announce: opened, root, not suppressed"
     )

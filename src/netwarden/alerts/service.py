@@ -58,7 +58,10 @@ from netwarden.errors import Conflict, InvalidInput, NotFound
 log = logging.getLogger(__name__)
 
 # Conditions without a clearing event: they resolve when acknowledged, or by themselves after this.
-ONE_OFF = frozenset({"reboot", "config_change", "trap"})
+ONE_OFF = frozenset({"reboot", "config_change"})
+# Kept as events (evidence for the alerts and for incidents), never an alert of their own: a trap
+# the engine has no meaning for (ospfIfStateChange, vendor traps) would otherwise storm the list.
+EVIDENCE_ONLY = frozenset({"trap"})
 ONE_OFF_TTL = dt.timedelta(days=1)
 
 
@@ -251,6 +254,10 @@ class _Batch:
         )
 
     def handle(self, n: _Norm) -> None:
+        if n.kind in EVIDENCE_ONLY:
+            self.result.recorded += 1
+            self.record(n, None, "event")
+            return
         alert = self.active.get(n.key)
         at = n.event.at
         # An event older than the alert's last change may not undo it (late delivery, skewed clocks).

@@ -65,16 +65,17 @@ async def stream(
     with ctx.db() as db:
         service.list_alerts(db, actor, limit=1)  # the role check, before the stream starts
 
+    def _changed(since: dt.datetime) -> list[AlertOut]:
+        with ctx.db() as db:
+            return service.list_alerts(db, actor, state="all", include_folded=True, changed_since=since)
+
     async def events() -> AsyncIterator[str]:
         since = dt.datetime.now(dt.UTC)
         deadline = asyncio.get_running_loop().time() + max_seconds
         yield "retry: 2000\n\n"
         while asyncio.get_running_loop().time() < deadline and not await request.is_disconnected():
             checked = dt.datetime.now(dt.UTC)
-            with ctx.db() as db:
-                changed = service.list_alerts(
-                    db, actor, state="all", include_folded=True, changed_since=since - dt.timedelta(seconds=1)
-                )
+            changed = await asyncio.to_thread(_changed, since - dt.timedelta(seconds=1))
             for alert in reversed(changed):
                 yield f"id: {alert.id}\nevent: alert\ndata: {json.dumps(alert.model_dump(mode='json'))}\n\n"
             since = checked

@@ -199,7 +199,7 @@ class Monitor:
         from netwarden.monitor import metrics
 
         with self.ctx.db() as db:
-            metrics.write(db, points)
+            metrics.write(db, points, policy=metrics.MetricsPolicy.from_settings(self.ctx.settings))
 
     def _raise_alerts(self, events: list[Event]) -> None:
         if not events:
