@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     # Metrics store: how long each tier is kept (raw samples, 5-minute and 1-hour rollups), and how
     # long after a 5-minute bucket ends it is rolled up (late points within the grace still count).
     metrics_raw_days: float = Field(default=2, gt=0)
-    metrics_5m_days: float = Field(default=30, gt=0)
-    metrics_1h_days: float = Field(default=400, gt=0)
+    metrics_5m_days: float = Field(default=7, gt=0)
+    metrics_1h_days: float = Field(default=90, gt=0)  # 8 weeks feed the baselines
     metrics_rollup_grace_seconds: int = Field(default=120, ge=0, le=3600)
     # Points whose time is further than this ahead of the store's clock are refused (clock skew).
     metrics_max_future_seconds: int = Field(default=300, ge=0)
