@@ -6,6 +6,9 @@ and record it done, with the poll itself a no-op:
 - **netwarden** (``netwarden.jobs.broker``): per tick, the live-worker read, the rendezvous share
   of the devices, one atomic claim script over the due ones and one script recording them done
   (hash + capped stream), as ``netwarden worker`` does.
+- **lease** (the plain-primitive alternative): the same share, then one ``SET lease:<device> <worker>
+  NX PX <interval>`` per device in a pipeline (a device is due when its lease has expired), and
+  the same done-recording script.
 - **taskiq-redis** (RedisStreamBroker, the taskiq broker with acknowledgements, which is what
   "a worker that dies loses no job" needs): ``task.kiq(device)`` per device, then the taskiq
   Receiver running each message and acking it.
@@ -89,6 +92,27 @@ async def netwarden_claims(url: str, devices: list[str], rounds: int) -> None:
             claim = await broker.claim("ping", me, mine, interval=0, ttl=ttl)  # interval 0: all due again
             await broker.done("ping", me, [(d, True) for d in claim.devices])
             done += len(claim.devices)
+    finally:
+        await broker.close()
+    assert done == len(devices) * rounds, done
+
+
+async def leases(url: str, devices: list[str], rounds: int) -> None:
+    broker = Broker.from_url(url)
+    me, ttl = "bench-worker", 15.0
+    done = 0
+    try:
+        await broker.heartbeat(me, ttl)
+        for _ in range(rounds):
+            _, live = await broker.live(ttl)
+            mine = share(devices, live, me)
+            async with broker.redis.pipeline(transaction=False) as pipe:
+                for device in mine:
+                    pipe.set(f"lease:{device}", me, nx=True, px=1)  # 1 ms: due again next round
+                got = await pipe.execute()
+            claimed = [d for d, ok in zip(mine, got, strict=True) if ok]
+            await broker.done("ping", me, [(d, True) for d in claimed])
+            done += len(claimed)
     finally:
         await broker.close()
     assert done == len(devices) * rounds, done
@@ -179,6 +203,7 @@ async def main(devices: int, rounds: int) -> None:
         url = server.url
         polls = devices * rounds
         figures.append(await measure("netwarden", url, polls, lambda: netwarden_claims(url, names, rounds)))
+        figures.append(await measure("lease", url, polls, lambda: leases(url, names, rounds)))
         figures.append(await measure("taskiq-redis", url, polls, lambda: taskiq_stream(url, names, rounds)))
         try:
             import arq  # noqa: F401
