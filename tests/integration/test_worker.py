@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -329,3 +330,19 @@ def test_rendezvous_moves_only_the_devices_of_a_worker_that_leaves() -> None:
     four = {d: owner(d, [*three, "w4"]) for d in devices}
     assert all(four[d] in (before[d], "w4") for d in devices)
     assert share(devices, three, "w9") == []
+
+
+def test_a_worker_without_a_reachable_broker_says_what_to_do(pg_store: Context, tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NETWARDEN_")},
+        "NETWARDEN_DATA_DIR": str(pg_store.data_dir),
+        "NETWARDEN_DATABASE_URL": str(pg_store.settings.database_url),
+    }
+    missing = subprocess.run(worker_argv(), env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "redis_url" in missing.stderr, missing.stderr
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [*worker_argv(), "--redis-url", f"redis://127.0.0.1:{port}/0"]
+    away = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert away.returncode != 0 and "cannot reach the Redis broker" in away.stderr, away.stderr

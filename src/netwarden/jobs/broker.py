@@ -187,7 +187,8 @@ class Broker:
         except (RedisError, OSError) as exc:
             where = self.redis.connection_pool.connection_kwargs
             raise BrokerError(
-                f"cannot reach the Redis broker at {where.get('host', '?')}:{where.get('port', '?')}: {exc};"
+                f"cannot reach the Redis broker at {where.get('host', '?')}:{where.get('port', '?')}:"
+                f" {str(exc).rstrip('.')};"
                 " check redis_url (NETWARDEN_REDIS_URL) and that redis-server runs"
             ) from None
 
