@@ -75,6 +75,7 @@ class Worker:
         if s.monitor_snmp_interval > 0 and s.monitor_credentials:
             self.checks.append(CheckState("snmp", float(s.monitor_snmp_interval)))
         self._stop = asyncio.Event()
+        self._shared: tuple[tuple[tuple[str, ...], tuple[str, ...]], list[str]] | None = None
         # Events go to the alert engine (the monitor's default sink) once it is installed.
         self._events: EventSink | None = None
         if importlib.util.find_spec("netwarden.alerts.service") is None:
@@ -156,8 +157,7 @@ class Worker:
     async def tick(self, state: CheckState) -> float:
         """Claim and poll the due devices of this worker's share; returns the seconds to wait before the next."""
         _, live = await self.broker.live(self.ttl)
-        devices = [name for name, _ in self.monitor.devices()]
-        mine = share(devices, live, self.id)
+        mine = self._share(tuple(name for name, _ in self.monitor.devices()), tuple(live))
         early = state.interval * EARLY_FRACTION
         claim = await self.broker.claim(state.check, self.id, mine, state.interval, early=early, ttl=self.ttl)
         claimed_at = time.monotonic()
@@ -167,6 +167,12 @@ class Worker:
         if wait is None:
             return self.beat
         return min(self.beat, wait - (time.monotonic() - claimed_at))
+
+    def _share(self, devices: tuple[str, ...], live: tuple[str, ...]) -> list[str]:
+        """This worker's devices; recomputed only when the inventory or the membership changed."""
+        if self._shared is None or self._shared[0] != (devices, live):
+            self._shared = ((devices, live), share(devices, live, self.id))
+        return self._shared[1]
 
     async def _poll(self, state: CheckState, devices: list[str]) -> None:
         state.claimed = devices
