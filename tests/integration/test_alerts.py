@@ -122,7 +122,12 @@ def test_node_down_in_front_of_a_stub_site_is_one_root_alert_with_its_impact(lab
     assert down.notify == [root.id]
     everything = alerts(lab_ctx, include_folded=True)
     folded = [a for a in everything if a.id != root.id]
-    assert {a.device for a in folded} == {"r4--r5", "r5--r6", "h2--r5", "r4"}
+    assert {(a.device, a.kind) for a in folded} == {
+        ("r4--r5", "link_down"),
+        ("r5--r6", "link_down"),
+        ("h2--r5", "link_down"),
+        ("r4--r5", "neighbor_down"),  # the OSPF adjacency r4 lost, named after the pair
+    }
     assert all(a.parent_id == root.id and a.root_cause == "r5" for a in folded)
     # Heal: r5 answers again and every port comes back: everything resolves by itself.
     later = at + dt.timedelta(seconds=20)

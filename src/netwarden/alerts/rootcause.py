@@ -287,6 +287,10 @@ def plan(
                 root = result.owner.get(fid)
                 if root is None:  # a link the topology does not know: judge by its ends
                     root = via_device(pair[0]) or via_device(pair[1])
+            elif a.kind == "neighbor_down" and (pair := split_link(a.subject)) is not None:
+                # An adjacency lost between two linked devices: explained by either end, or by the link.
+                link = pair_failure.get(frozenset(pair))
+                root = via_device(pair[0]) or via_device(pair[1]) or (result.owner[link] if link else None)
             else:
                 root = via_device(a.device)
                 if root is None and a.kind == "neighbor_down":

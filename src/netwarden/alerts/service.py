@@ -80,6 +80,7 @@ class _Topo:
     edges: list[rootcause.Edge]
     port_link: dict[tuple[str, str], tuple[str, str]]  # (device, port) -> (peer device, peer port)
     address_owner: dict[str, str]
+    adjacent: set[frozenset[str]]  # device pairs joined by a (non-overlay) link
 
 
 # Topology per store, re-read at most every TOPOLOGY_TTL seconds: reading it costs more than a whole
@@ -120,7 +121,8 @@ def _read_topology(db: Session) -> _Topo:
         .join(Device, Interface.device_id == Device.id)
     ).all()
     address_owner = {str(addr): name for addr, name in owners}
-    return _Topo(nodes, edges, port_link, address_owner)
+    adjacent = {frozenset((e.a, e.b)) for e in edges}
+    return _Topo(nodes, edges, port_link, address_owner, adjacent)
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,13 @@ def _normalise(event: Event, topo: _Topo) -> _Norm:
     elif kind == "link_down" and rootcause.split_link(subject) is not None:
         a, b = rootcause.split_link(subject) or ("", "")
         subject = link_subject(a, b)
+    elif kind == "neighbor_down":
+        # Both ends of a lost adjacency between directly linked devices report it: one problem, named
+        # after the pair, cleared when both ends have it back.
+        nbr = rootcause.neighbor_peer(subject, event.device)
+        peer_dev = (nbr if nbr in topo.nodes else topo.address_owner.get(nbr)) if nbr else None
+        if peer_dev is not None and frozenset((event.device, peer_dev)) in topo.adjacent:
+            kind, subject, end = "neighbor_down", link_subject(event.device, peer_dev), subject
     metric = event.metric if kind in ("threshold", "baseline", "capacity") else ""
     return _Norm(event, _key(subject, kind, metric), kind, subject, clears, end)
 
@@ -298,7 +307,7 @@ class _Batch:
         alert = Alert(
             key=n.key,
             subject=n.subject,
-            device=n.subject if n.kind == "link_down" else e.device,
+            device=n.subject if rootcause.split_link(n.subject) else e.device,
             kind=n.kind,
             metric=e.metric,
             state="open",
@@ -387,6 +396,8 @@ class _Batch:
 def _summary(n: _Norm) -> str:
     if n.kind == "link_down":
         return f"link {n.subject} is down"
+    if n.kind == "neighbor_down" and n.end is not None:
+        return f"routing adjacency {n.subject} lost ({n.event.summary})"
     return n.event.summary or f"{n.subject}: {n.kind.replace('_', ' ')}"
 
 

@@ -33,6 +33,7 @@ from netwarden.cli import (
     traps,
     user,
     vlan,
+    worker,
 )
 from netwarden.errors import NetwardenError
 
@@ -49,6 +50,7 @@ audit.register(app)
 porting.register(app)
 discover.register(app)
 poll.register(app)
+worker.register(app)
 app.add_typer(user.app, name="user")
 app.add_typer(site.app, name="site")
 app.add_typer(device.app, name="device")

@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 
 from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, open_ctx, table
-from netwarden.monitor.service import Check, Monitor
+from netwarden.monitor.service import CHECKS, Check, Monitor
 
 
 def poll(
     devices: Annotated[list[str] | None, typer.Argument(help="Devices to poll (default: every device).")] = None,
     check: Annotated[
-        list[str] | None, typer.Option("--check", help="ping and/or snmp (repeatable; default both).")
+        list[str] | None, typer.Option("--check", help="ping, snmp and/or service (repeatable; default all).")
     ] = None,
     data_dir: DataDir = None,
     json_out: JsonOut = False,
@@ -22,13 +22,13 @@ def poll(
     """Poll devices once now: availability over ICMP, interfaces and health over SNMP."""
     from netwarden.errors import InvalidInput
 
-    checks = check or ["ping", "snmp"]
-    bad = [c for c in checks if c not in ("ping", "snmp")]
+    checks = check or list(CHECKS)
+    bad = [c for c in checks if c not in CHECKS]
     if bad:
-        raise InvalidInput(f"unknown check {', '.join(bad)}: use ping or snmp")
+        raise InvalidInput(f"unknown check {', '.join(bad)}: use ping, snmp or service")
     ctx = open_ctx(data_dir)
     monitor = Monitor(ctx, actor())
-    wanted: list[Check] = [c for c in ("ping", "snmp") if c in checks]
+    wanted: list[Check] = [c for c in CHECKS if c in checks]
     summary = asyncio.run(monitor.run_round(wanted, devices or []))
 
     def human() -> None:

@@ -100,6 +100,8 @@ async def start_monitoring(ctx: Context, tasks: list[asyncio.Task[None]]) -> dic
             tasks.append(asyncio.create_task(loop(monitor, "ping", s.monitor_ping_interval)))
         if s.monitor_snmp_interval > 0 and s.monitor_credentials:
             tasks.append(asyncio.create_task(loop(monitor, "snmp", s.monitor_snmp_interval)))
+        if s.monitor_service_interval > 0 and monitor.service_checks:
+            tasks.append(asyncio.create_task(loop(monitor, "service", s.monitor_service_interval)))
     return parts
 
 

@@ -31,13 +31,19 @@ from netwarden.collect.snmp_facts import auth_from_secret
 from netwarden.context import Context
 from netwarden.inventory.models import Device
 from netwarden.monitor.baselines import Baselines
+from netwarden.monitor.checks import ServiceCheck, ServiceChecker, check_round, load_checks
+from netwarden.monitor.neighbors import NeighborWatch, neighbor_round
 from netwarden.monitor.poller import SYS_UPTIME, Poller, PollOutcome, Target, poll_round
 from netwarden.monitor.records import Point
 from netwarden.monitor.thresholds import ThresholdEngine
+from netwarden.monitor.wireless import WirelessWatch, wireless_round
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Check = Literal["ping", "snmp"]
+Check = Literal["ping", "snmp", "service"]
+CHECKS: tuple[Check, ...] = ("ping", "snmp", "service")
+# A device whose wireless tables answered nothing is asked again only every this many SNMP rounds.
+WIRELESS_RECHECK = 12
 PointSink = Callable[[list[Point]], Awaitable[None] | None]
 EventSink = Callable[[list[Event]], Awaitable[None] | None]
 
@@ -72,8 +78,15 @@ class Monitor:
     events_to: EventSink | None = None
     thresholds: ThresholdEngine | None = None
     baselines: Baselines | None = None
+    neighbor_watch: NeighborWatch = field(default_factory=NeighborWatch)
+    wireless_watch: WirelessWatch = field(default_factory=WirelessWatch)
+    wireless_quiet: dict[str, int] = field(default_factory=dict)
+    checker: ServiceChecker = field(default_factory=ServiceChecker)
+    service_checks: list[ServiceCheck] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not self.service_checks:
+            self.service_checks = load_checks(self.ctx.settings.monitor_service_checks)
         if self.thresholds is None:
             self.thresholds = ThresholdEngine.from_settings(self.ctx.settings)
         if self.baselines is None:
@@ -159,7 +172,7 @@ class Monitor:
 
     async def run_round(
         self,
-        checks: Iterable[Check] = ("ping", "snmp"),
+        checks: Iterable[Check] = CHECKS,
         only: Iterable[str] = (),
         points_to: PointSink | None = None,
         events_to: EventSink | None = None,
@@ -168,7 +181,7 @@ class Monitor:
         require(self.actor, Role.operator, "poll devices")
         started = time.perf_counter()
         wanted = set(checks)
-        devices = self.devices(only)
+        devices = self.devices(only) if wanted & {"ping", "snmp"} else []
         self.seed(n for n, _ in devices)
         targets = await self.targets(devices, "snmp" in wanted)
         outcomes = await poll_round(
@@ -176,6 +189,11 @@ class Monitor:
             targets if "snmp" in wanted else [Target(t.name, t.address) for t in targets],
             ping="ping" in wanted,
         )
+        if "snmp" in wanted:
+            _fold_in(outcomes, await self._state_checks(targets))
+        if "service" in wanted and self.service_checks:
+            wanted_checks = [c for c in self.service_checks if not only or c.device in set(only)]
+            _fold_in(outcomes, await check_round(self.checker, wanted_checks))
         summary = _summarise(outcomes, len(devices))
         points = [p for o in outcomes for p in o.points]
         events = [e for o in outcomes for e in o.events]
@@ -185,6 +203,22 @@ class Monitor:
         await _deliver(events_to or self.events_to or self._raise_alerts, events + judged)
         summary.elapsed = round(time.perf_counter() - started, 3)
         return summary
+
+    async def _state_checks(self, targets: list[Target]) -> list[PollOutcome]:
+        """Routing neighbours of every SNMP device; wireless tables where a controller or AP answers them."""
+        alive = [t for t in targets if t.snmp is not None and self.poller.device_up.get(t.name, True)]
+        out = await neighbor_round(self.neighbor_watch, alive)
+        due = []
+        for t in alive:
+            left = self.wireless_quiet.get(t.name, 0)
+            self.wireless_quiet[t.name] = max(0, left - 1)
+            if left == 0:
+                due.append(t)
+        for outcome in await wireless_round(self.wireless_watch, due):
+            if not outcome.points and not outcome.events:
+                self.wireless_quiet[outcome.device] = WIRELESS_RECHECK
+            out.append(outcome)
+        return out
 
     def _judge(self, points: list[Point]) -> list[Event]:
         """Threshold, baseline and capacity events for this round's points."""
@@ -215,6 +249,19 @@ async def _deliver(sink: Callable[[list[T]], Awaitable[None] | None], items: lis
     got = sink(items)
     if asyncio.iscoroutine(got):
         await got
+
+
+def _fold_in(outcomes: list[PollOutcome], extra: list[PollOutcome]) -> None:
+    """Add the points and events of extra checks to each device's outcome (their failures are their own)."""
+    by_device = {o.device: o for o in outcomes}
+    for o in extra:
+        mine = by_device.get(o.device)
+        if mine is None:
+            mine = by_device[o.device] = PollOutcome(o.device)
+            outcomes.append(mine)
+        mine.points += o.points
+        mine.events += o.events
+        mine.skipped += o.skipped
 
 
 def _summarise(outcomes: list[PollOutcome], devices: int) -> RoundSummary:
