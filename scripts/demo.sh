@@ -27,6 +27,15 @@ if [ "$(id -u)" = 0 ]; then
         # The range's first address is this machine's end of the management bridge, not a lab node.
         "$NW" discover "$CIDR" --exclude "$HOST_END" --credential lab-snmp --credential lab-ssh --site lab \
             || echo "warning: discovery of the lab failed; see the message above" >&2
+        # The lab's nodes send linkDown/linkUp traps to this machine's end of the bridge, port 1162.
+        COMMUNITY="$(.venv/bin/python -c 'from netwarden.lab.state import load_state; print(load_state("nwlab").community)')"
+        export NETWARDEN_TRAPS_ENABLED=true NETWARDEN_TRAPS_HOST="$HOST_END" NETWARDEN_TRAPS_PORT=1162
+        export NETWARDEN_TRAPS_COMMUNITIES="[\"$COMMUNITY\"]"
+        # srv1's web server and DNS as service checks.
+        SRV1="$("$NW" device show srv1 --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["mgmt_ip"])')" || SRV1=""
+        if [ -n "$SRV1" ]; then
+            export NETWARDEN_MONITOR_SERVICE_CHECKS="[{\"name\": \"srv1-http\", \"device\": \"srv1\", \"kind\": \"http\", \"url\": \"http://$SRV1/\"}]"
+        fi
     else
         echo "warning: the lab did not come up; the console still starts (see 'netwarden lab status')" >&2
     fi
