@@ -25,46 +25,12 @@ from netwarden.context import Context
 from netwarden.inventory import porting
 from netwarden.monitor import metrics
 from netwarden.monitor.records import Point
+from tests.support.lab_inventory import inventory_yaml
 from tests.web.support import PASSWORDS
 
 OPERATOR = Actor("operator", Role.operator, "test")
 VIEWER = Actor("viewer", Role.viewer, "test")
-LINKS = [
-    ("r1:eth1", "r2:eth1"),
-    ("r2:eth2", "r3:eth1"),
-    ("r3:eth2", "r1:eth2"),
-    ("r2:eth3", "sw1:eth1"),
-    ("h1:eth1", "sw1:eth2"),
-    ("r3:eth3", "fw1:eth1"),
-    ("fw1:eth2", "srv1:eth1"),
-    ("r1:eth3", "wan:eth1"),
-    ("wan:eth2", "r4:eth1"),
-    ("r4:eth2", "r5:eth1"),
-    ("r5:eth2", "r6:eth1"),
-    ("r5:eth3", "h2:eth1"),
-]
-SITES = {
-    "r1": "hq", "r2": "hq", "r3": "hq", "sw1": "hq", "h1": "hq", "fw1": "hq", "srv1": "hq",
-    "wan": "wan", "r4": "branch", "r5": "branch", "h2": "branch", "r6": "depot",
-}  # fmt: skip
 SPEED = 10**9  # every port of the inventory: 1 Gb/s
-
-
-def inventory_yaml() -> str:
-    ports: dict[str, list[str]] = {d: [] for d in SITES}
-    for a, b in LINKS:
-        for end in (a, b):
-            dev, port = end.split(":")
-            ports[dev].append(port)
-    lines = ["version: 1", "sites:"] + [f"  - name: {s}" for s in sorted(set(SITES.values()))] + ["devices:"]
-    for i, (dev, site) in enumerate(sorted(SITES.items()), start=1):
-        lines += [f"  - name: {dev}", f"    site: {site}", "    platform: frr", f"    mgmt_ip: 198.18.0.{i}"]
-        lines += ["    interfaces:"] + [f"      - {{name: {p}, speed: {SPEED}}}" for p in sorted(ports[dev])]
-    lines.append("links:")
-    for a, b in LINKS:
-        (da, pa), (db_, pb) = a.split(":"), b.split(":")
-        lines.append(f"  - {{a: {da}, a_port: {pa}, b: {db_}, b_port: {pb}}}")
-    return "\n".join(lines) + "\n"
 
 
 def build(ctx: Context) -> None:
@@ -76,7 +42,7 @@ def build(ctx: Context) -> None:
             access.create_user(db, SYSTEM, UserIn(name=role, role=Role(role)))
         for name, secret in PASSWORDS.items():
             access.set_password(db, SYSTEM, name, secret)
-        porting.import_inventory(db, SYSTEM, None, porting.parse_yaml(inventory_yaml()))
+        porting.import_inventory(db, SYSTEM, None, porting.parse_yaml(inventory_yaml(SPEED)))
 
 
 def ev(kind: str, subject: str, at: dt.datetime | None = None, **kw: Any) -> Event:

@@ -18,6 +18,7 @@ from netwarden.access.models import AuditEntry
 from netwarden.api.app import create_app
 from netwarden.context import Context
 from netwarden.monitor.records import Point
+from tests.support.lab_inventory import SITES
 from tests.web import alerts_support as lab
 from tests.web.support import PASSWORDS, csrf_of, login
 
@@ -255,7 +256,7 @@ def test_dashboard_counts_up_down_alerts_and_ranks_interfaces(ctx: Context, clie
     _as(client, "viewer")
     page = client.get("/").text
     assert _tile(page, "count-up") == len(up) and _tile(page, "count-down") == len(down)
-    assert _tile(page, "count-not-polled") == len(lab.SITES) - len(up) - len(down)
+    assert _tile(page, "count-not-polled") == len(SITES) - len(up) - len(down)
     roots = lab.active(ctx)
     assert _tile(page, "count-alerts") == len(roots) and "1 acknowledged" in page
     for severity in ("critical", "major", "minor", "warning", "info"):

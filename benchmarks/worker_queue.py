@@ -19,7 +19,7 @@ each: wall time, this process's CPU and redis-server's CPU (INFO cpu), and Redis
 device poll; then the ratio peer / netwarden. A real deployment of a queue also needs a single
 scheduler process to enqueue the periodic polls; its cost is not counted here.
 
-    .venv/bin/python benchmarks/queue.py [--devices 2000] [--rounds 5]
+    .venv/bin/python benchmarks/worker_queue.py [--devices 2000] [--rounds 5]
 """
 
 from __future__ import annotations
