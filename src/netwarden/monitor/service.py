@@ -74,6 +74,7 @@ class Monitor:
     poller: Poller = field(default_factory=Poller)
     auth: dict[str, snmp.Auth | None] = field(default_factory=dict)
     seeded: set[str] = field(default_factory=set)
+    concurrency: int = 256  # devices asked over SNMP at once
     # Where events go when run_round is given no sink: serve's AlertPipeline, else straight to the engine.
     events_to: EventSink | None = None
     thresholds: ThresholdEngine | None = None
@@ -188,6 +189,7 @@ class Monitor:
             self.poller,
             targets if "snmp" in wanted else [Target(t.name, t.address) for t in targets],
             ping="ping" in wanted,
+            concurrency=self.concurrency,
         )
         if "snmp" in wanted:
             _fold_in(outcomes, await self._state_checks(targets))
@@ -207,14 +209,14 @@ class Monitor:
     async def _state_checks(self, targets: list[Target]) -> list[PollOutcome]:
         """Routing neighbours of every SNMP device; wireless tables where a controller or AP answers them."""
         alive = [t for t in targets if t.snmp is not None and self.poller.device_up.get(t.name, True)]
-        out = await neighbor_round(self.neighbor_watch, alive)
+        out = await neighbor_round(self.neighbor_watch, alive, concurrency=self.concurrency)
         due = []
         for t in alive:
             left = self.wireless_quiet.get(t.name, 0)
             self.wireless_quiet[t.name] = max(0, left - 1)
             if left == 0:
                 due.append(t)
-        for outcome in await wireless_round(self.wireless_watch, due):
+        for outcome in await wireless_round(self.wireless_watch, due, concurrency=self.concurrency):
             if not outcome.points and not outcome.events:
                 self.wireless_quiet[outcome.device] = WIRELESS_RECHECK
             out.append(outcome)
