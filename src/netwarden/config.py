@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     traps_port: int = 162
     traps_communities: list[str] = ["public"]
     traps_credentials: list[str] = []  # stored snmp-v3 credentials whose users may send traps
+    # Syslog receiver inside 'netwarden serve' (UDP and TCP; 514 needs root). Network events in the
+    # messages (interface, neighbour and config changes) feed the alert engine.
+    syslog_enabled: bool = False
+    syslog_host: str = "0.0.0.0"  # devices send from the network
+    syslog_port: int = 514
     # Distributed mode: the Redis broker 'netwarden worker' processes share devices through.
     redis_url: str | None = None
     worker_heartbeat_seconds: float = Field(default=5, gt=0)
