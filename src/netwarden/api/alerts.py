@@ -91,9 +91,24 @@ def get_alert(alert_id: int, db: Db, actor: CurrentActor) -> AlertDetail:
 
 
 @router.post("/alerts/{alert_id}/ack")
-def ack(alert_id: int, db: Db, actor: CurrentActor, body: AckIn | None = None) -> AckResult:
-    """Acknowledge (operators): stops escalation; one-off alerts (reboot, trap) resolve."""
-    return service.acknowledge(db, actor, alert_id, body.note if body else "")
+async def ack(alert_id: int, request: Request, actor: CurrentActor, body: AckIn | None = None) -> AckResult:
+    """Acknowledge (operators): stops escalation; one-off alerts (reboot, config change) resolve.
+
+    Under ``serve``, routes that want the ``acknowledged`` transition are told.
+    """
+    ctx = get_ctx(request)
+
+    def run() -> AckResult:
+        with ctx.db() as db:
+            return service.acknowledge(db, actor, alert_id, body.note if body else "")
+
+    result = await asyncio.to_thread(run)
+    pipeline = getattr(request.app.state, "alerts", None)
+    if result.changed and pipeline is not None and result.alert.parent_id is None:
+        from netwarden.alerts.notify import Notice
+
+        pipeline.announce([Notice(alert=result.alert, transition="acknowledged")])
+    return result
 
 
 @router.post("/alerts/{alert_id}/resolve")
