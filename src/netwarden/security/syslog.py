@@ -105,9 +105,9 @@ _MONTHS = {
     m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
 }
 # BSD stamp "Mmm dd hh:mm:ss", optionally with Cisco's sequence number and origin-id ("123: r1: "),
-# time-not-set marker ("*" or "."), year, milliseconds and zone ("*Mar  1 00:01:02.345 UTC:").
+# time-not-set marker ("*" or "."), year (NX-OS puts it first), milliseconds and zone ("*Mar  1 00:01:02.345 UTC:").
 _BSD_TIME = re.compile(
-    r"(?:\d{1,10}: )?(?:(?P<origin>[\w.-]{1,64}): )?[*.]?"
+    r"(?:\d{1,10}: )?(?:(?P<origin>[\w.-]{1,64}): )?[*.]?(?:(?P<year0>\d{4}) )?"
     r"(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(?P<day>\d{1,2})"
     r"(?: (?P<year>\d{4}))? (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,6}))?(?: (?P<tz>[A-Z]{2,5}))?:? ?"
 )
@@ -243,8 +243,9 @@ def _iso(stamp: str) -> dt.datetime | None:
 
 def _bsd(m: re.Match[str], now: dt.datetime) -> dt.datetime | None:
     month = _MONTHS[m.group("mon")]
-    year = int(m.group("year")) if m.group("year") else now.year
-    if not m.group("year") and month > now.month + 1:
+    given = m.group("year") or m.group("year0")
+    year = int(given) if given else now.year
+    if not given and month > now.month + 1:
         year -= 1  # December's message read in January
     frac = (m.group("frac") or "0").ljust(6, "0")
     try:
