@@ -102,10 +102,11 @@ RULES: tuple[Rule, ...] = (
         "frr_ospf_adjchg",
         "ospf",
         "AdjChg: Nbr ",
-        r"AdjChg: Nbr (?P<peer>\d{1,3}(?:\.\d{1,3}){3})(?:\([^)]*\))? on (?P<ifname>[^:\s]+)(?::\S+)?:"
-        r" (?P<old>[\w-]+) -> (?P<new>[\w-]+)",
-        "FRR ospfd nsm_notice_state_change(): 'AdjChg: Nbr %pI4(%s) on %s: %s -> %s (%s)' (FRR 8/9, the "
-        "VRF in parentheses) and 'AdjChg: Nbr %pI4 on %s: %s -> %s (%s)' (FRR 7, Quagga)",
+        r"AdjChg: Nbr (?P<peer>\d{1,3}(?:\.\d{1,3}){3})(?:, NbrIP \S+)?(?: ?\([^)]*\))?"
+        r" on (?P<ifname>[^:\s]+)(?::\S+)?: (?P<old>[\w-]+) -> (?P<new>[\w-]+)",
+        "FRR ospfd nsm_notice_state_change(): 'AdjChg: Nbr %pI4, NbrIP %pI4 (%s) on %s: %s -> %s (%s)' as the "
+        "lab's FRR 8.4 logs it, 'AdjChg: Nbr %pI4(%s) on %s: ...' (later FRR, the VRF in parentheses) and "
+        "'AdjChg: Nbr %pI4 on %s: ...' (FRR 7, Quagga)",
         up_states=frozenset({"full"}),
     ),
     _rule(

@@ -52,6 +52,9 @@ CASES = [
      "Full Duplex, Flow Control: Rx/Tx", "interface_up", "srv1:eth1"),
     ("linux_kernel_link", "<6>Nov 23 11:59:58 gw kernel: r8169 0000:03:00.0 enp3s0: Link is Down",
      "interface_down", "gw:enp3s0"),
+    # Recorded from the lab (FRR 8.4.4, Debian 12) by tests/lab/test_syslog_lab.py, verbatim after FRR:
+    ("frr_ospf_adjchg", FRR + "2026/11/23 12:14:47.899 OSPF: [Y05P2-YJVXY] AdjChg: Nbr 10.255.0.2, NbrIP 10.0.0.2 "
+     "(default) on eth1:10.0.0.1: Full -> Deleted (KillNbr)", "neighbor_down", "r1:ospf:10.255.0.2"),
     ("frr_ospf_adjchg", FRR + "2026/11/23 12:06:15.066 OSPF: [T883P-E4VEN] AdjChg: Nbr 10.255.0.2(default) on "
      "eth1:10.0.0.1: Full -> Deleted (KillNbr)", "neighbor_down", "r1:ospf:10.255.0.2"),
     ("frr_ospf_adjchg", FRR + "2026/11/23 12:06:19.101 OSPF: [T883P-E4VEN] AdjChg: Nbr 10.255.0.2(default) on "
