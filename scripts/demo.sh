@@ -31,6 +31,8 @@ if [ "$(id -u)" = 0 ]; then
         COMMUNITY="$(.venv/bin/python -c 'from netwarden.lab.state import load_state; print(load_state("nwlab").community)')"
         export NETWARDEN_TRAPS_ENABLED=true NETWARDEN_TRAPS_HOST="$HOST_END" NETWARDEN_TRAPS_PORT=1162
         export NETWARDEN_TRAPS_COMMUNITIES="[\"$COMMUNITY\"]"
+        # ... and their syslog (FRR adjacency changes, sshd, ...) to port 5514.
+        export NETWARDEN_SYSLOG_ENABLED=true NETWARDEN_SYSLOG_HOST="$HOST_END" NETWARDEN_SYSLOG_PORT=5514
         # srv1's web server and DNS as service checks.
         SRV1="$("$NW" device show srv1 --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["mgmt_ip"])')" || SRV1=""
         if [ -n "$SRV1" ]; then

@@ -91,6 +91,10 @@ async def start_monitoring(ctx: Context, tasks: list[asyncio.Task[None]]) -> dic
         from netwarden.monitor.traps import start_from_settings
 
         parts["traps"] = await start_from_settings(ctx, pipeline)
+    if s.syslog_enabled:
+        from netwarden.security import network_events, syslog
+
+        parts["syslog"] = await syslog.start_from_settings(ctx, network_events.events_sink(ctx, pipeline.ingest))
     if s.monitor_enabled:
         from netwarden.monitor.service import Monitor, loop
 
@@ -122,6 +126,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in tasks:
             with suppress(asyncio.CancelledError, Exception):
                 await task
+        if "syslog" in parts:
+            with suppress(Exception):
+                await parts["syslog"].close(timeout=10)
         if "traps" in parts:
             with suppress(Exception):
                 await parts["traps"].close(timeout=10)  # delivers the batch it holds: nothing acknowledged is lost

@@ -93,7 +93,8 @@ def _ospf_interfaces(node: PlannedNode, tunnels: list[str], fast: bool) -> list[
 
 
 def _ospf_router(node: PlannedNode, fast: bool) -> list[str]:
-    lines = ["router ospf", f" ospf router-id {node.loopback}"]
+    # Adjacency changes in the log: the syslog path of the alert engine reads them.
+    lines = ["router ospf", f" ospf router-id {node.loopback}", " log-adjacency-changes"]
     if fast:
         lines += [" timers throttle spf 0 50 1000", " timers throttle lsa all 0", " timers lsa min-arrival 0"]
     if node.redistribute_bgp:
@@ -106,6 +107,7 @@ def _bgp(node: PlannedNode, fast: bool) -> list[str]:
     lines = [
         f"router bgp {node.asn}",
         f" bgp router-id {node.loopback}",
+        " bgp log-neighbor-changes",
         " no bgp ebgp-requires-policy",
         " no bgp network import-check",
     ]

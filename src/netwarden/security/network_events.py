@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -281,5 +281,21 @@ def alert_sink(ctx: Context, actor: Actor | None = None, lookup: Lookup | None =
     async def sink(messages: list[SyslogMessage]) -> None:
         if messages:
             await asyncio.to_thread(write, messages)
+
+    return sink
+
+
+def events_sink(
+    ctx: Context, events_to: Callable[[list[Event]], Awaitable[object]], lookup: Lookup | None = None
+) -> MessageSink:
+    """A syslog sink handing each batch's network events to ``events_to`` (``serve``'s alert pipeline)."""
+    from netwarden.monitor.traps import inventory_lookup
+
+    names = lookup or inventory_lookup(ctx)
+
+    async def sink(messages: list[SyslogMessage]) -> None:
+        events = [e for msg in messages for e in events_for(msg, names)]
+        if events:
+            await events_to(events)
 
     return sink
