@@ -9,6 +9,7 @@ mechanism in use is detected per fault and reported.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -68,7 +69,37 @@ def link_down(state: LabState, a: str, b: str) -> Fault:
     for link in links:
         for node, port in _ends(link):
             build.iface_up(state, node, port, False)
+    for link in links:
+        for node, port in _ends(link):
+            _wait_zebra_saw(state.plan.node(node), port, up=False)
     return _record(state, "link-down", [a, b], links=[f"{x.a}:{x.a_port}--{x.b}:{x.b_port}" for x in links])
+
+
+def _wait_zebra_saw(node: PlannedNode, port: str, up: bool, timeout: float = 5.0) -> None:
+    """Wait until the node's zebra has taken in the port's new state.
+
+    FRR 8.x zebra handles a down and an up of one port in the same batch as "no change" and never
+    puts back the routes the kernel dropped with the down (routes shown installed, missing from
+    the kernel): a link-down healed a moment later left the stub site without routes. Waiting for
+    zebra to see the down first makes the up a change of its own.
+    """
+    if not (node.routes or node.ospf_area is not None):
+        return
+
+    def seen() -> bool:
+        try:
+            doc = json.loads(frr.vtysh(node, f"show interface {port} json", timeout=5) or "{}")
+        except (LabError, ValueError):
+            return False
+        info = doc.get(port) or {}
+        # zebra's JSON: administrativeStatus always; operationalStatus only while the port is admin up
+        states = {str(info.get("administrativeStatus", "")).lower(), str(info.get("operationalStatus", "")).lower()}
+        return states == {"up"} if up else "down" in states
+
+    try:
+        netns.wait_for(seen, timeout, f"zebra on {node.name} to see {port} {'up' if up else 'down'}", interval=0.05)
+    except LabError as exc:  # the fault still stands; only the heal may be slower
+        log.warning("lab %s", exc)
 
 
 def link_up(state: LabState, a: str, b: str) -> None:
