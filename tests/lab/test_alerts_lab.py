@@ -84,15 +84,21 @@ def test_a_redundant_core_link_down_is_one_alert_naming_it_within_two_rounds(
     assert len(found) == 1, [(a.device, a.kind, a.subject, a.summary) for a in found]
     [alert] = found
     assert (alert.device, alert.state, alert.impact) == ("r1--r2", "open", [])
-    # More rounds add no root alert: the OSPF neighbours lost over the link are folded under it.
-    rounds_until(monitor, lambda: False, rounds=1)
-    assert [a.id for a in active(store)] == [alert.id]
-    others = [a for a in active(store, include_folded=True) if a.id != alert.id]
-    assert all(a.parent_id == alert.id and a.root_cause == "r1--r2" for a in others), others
+    # More rounds add no root alert: whichever of the lost OSPF adjacency and the ports reported
+    # first, the other is folded under the link's alert, still one alert naming r1--r2.
+    def link_root() -> bool:
+        roots = active(store)
+        assert [a.device for a in roots] == ["r1--r2"], roots  # never a second root alert meanwhile
+        return roots[0].kind == "link_down"
+
+    assert rounds_until(monitor, link_root, rounds=3) <= 3
+    [root] = active(store)
+    others = [a for a in active(store, include_folded=True) if a.id != root.id]
+    assert all(a.parent_id == root.id and a.root_cause == "r1--r2" for a in others), others
     lab.heal()
     assert rounds_until(monitor, lambda: not active(store, include_folded=True), rounds=3) <= 3
-    [done] = active(store, state="resolved")
-    assert done.id == alert.id and done.resolved_by == "system"
+    done = {a.id: a for a in active(store, state="resolved")}
+    assert root.id in done and done[root.id].resolved_by == "system"
 
 
 def test_node_down_in_front_of_the_stub_is_one_root_alert_listing_the_stub(
