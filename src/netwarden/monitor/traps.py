@@ -15,7 +15,6 @@ foreground. See docs/decisions/0014-trap-receiver.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import socket
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 from netwarden.alerts.events import Event
 from netwarden.collect import snmp
 from netwarden.errors import InvalidInput
+from netwarden.jobs.batches import BatchQueue
 from netwarden.monitor.trap_decode import Decoded, Trap, TrapDecoder, TrapError
 from netwarden.monitor.trap_events import render, trap_events
 
@@ -152,14 +152,17 @@ class TrapReceiver:
         self.flush_interval, self.batch_size, self.max_pending = flush_interval, max(1, batch_size), max_pending
         self._limits = _Buckets(rate, burst, clock)
         self._stats = TrapStats()
-        self._pending: list[Event] = []
-        self._has_pending = asyncio.Event()
-        self._full = asyncio.Event()
-        self._closing = asyncio.Event()
+        self._batches: BatchQueue[Event] = BatchQueue(
+            sink,
+            what="trap event",
+            lose=self._lose,
+            delivered=self._delivered,
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_pending=max_pending,
+        )
         self._transport: asyncio.DatagramTransport | None = None
-        self._flusher: asyncio.Task[None] | None = None
         self.address: tuple[str, int] = ("", 0)
-        self._attempts = 0
         self._informs: OrderedDict[tuple[str, str, int, str], None] = OrderedDict()
 
     async def start(self, host: str = "0.0.0.0", port: int = 162) -> None:
@@ -190,22 +193,7 @@ class TrapReceiver:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-        self._closing.set()
-        self._has_pending.set()
-        self._full.set()
-        flusher = self._flusher
-        if flusher is None:
-            await self._drain()
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(flusher), timeout)
-        except TimeoutError:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-            log.warning("trap event sink still busy at close; events lost=%s", len(self._pending))
-            self._lose("closed", len(self._pending))
-            self._pending.clear()
+        await self._batches.close(timeout)
 
     def stats(self) -> TrapStats:
         """A copy of the counters."""
@@ -276,76 +264,13 @@ class TrapReceiver:
 
     def _queue(self, events: list[Event]) -> None:
         self._stats.events += len(events)
-        room = self.max_pending - len(self._pending)
-        if room < len(events):
-            self._lose("queue_full", len(events) - max(0, room))
-            events = events[: max(0, room)]
-        self._pending.extend(events)
-        if self._flusher is None and not self._closing.is_set():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
-        if self._pending:
-            self._has_pending.set()
-        if len(self._pending) >= self.batch_size:
-            self._full.set()
+        self._batches.put(events)
 
     # ------------------------------------------------------------ batches
 
-    async def _flush_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._closing.is_set():
-            await self._has_pending.wait()
-            deadline = loop.time() + self.flush_interval
-            while (
-                len(self._pending) < self.batch_size
-                and not self._closing.is_set()
-                and (left := deadline - loop.time()) > 0
-            ):
-                self._full.clear()
-                try:
-                    await asyncio.wait_for(self._full.wait(), left)
-                except TimeoutError:
-                    break
-            if self._pending and not await self._deliver_one():
-                # Back off before retrying a failing sink; close() cuts the wait short.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closing.wait(), self.flush_interval)
-            if not self._pending and not self._closing.is_set():
-                self._has_pending.clear()
-                self._full.clear()
-        await self._drain()
-
-    async def _drain(self) -> None:
-        """Deliver everything pending, one attempt per batch (closing)."""
-        for _ in range(len(self._pending) // self.batch_size + 1):
-            if not self._pending:
-                break
-            await self._deliver_one(final=True)
-
-    async def _deliver_one(self, final: bool = False) -> bool:
-        """Hand the oldest batch to the sink; a failing batch is retried twice, then counted as lost."""
-        batch = self._pending[: self.batch_size]
-        del self._pending[: self.batch_size]
-        try:
-            result = self.sink(batch)
-            if asyncio.iscoroutine(result):
-                await result
-        except asyncio.CancelledError:
-            self._pending[:0] = batch
-            raise
-        except Exception as exc:
-            attempts = self._attempts + 1
-            log.warning("trap event sink failed events=%s attempt=%s error=%r", len(batch), attempts, str(exc))
-            if attempts >= 3 or final:
-                self._lose("sink_failed", len(batch))
-                self._attempts = 0
-            else:
-                self._attempts = attempts
-                self._pending[:0] = batch
-            return False
-        self._attempts = 0
-        self._stats.delivered += len(batch)
+    def _delivered(self, count: int) -> None:
+        self._stats.delivered += count
         self._stats.batches += 1
-        return True
 
 
 def _normal(address: str) -> str:

@@ -16,7 +16,6 @@ docs/decisions/0020-syslog-receiver.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import ipaddress
 import logging
@@ -29,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from netwarden.errors import InvalidInput
+from netwarden.jobs.batches import BatchQueue
 
 if TYPE_CHECKING:
     from netwarden.context import Context
@@ -427,15 +427,18 @@ class SyslogReceiver:
         self.max_connections = max_connections
         self._limits = _Buckets(rate, burst, clock)
         self._stats = SyslogStats()
-        self._pending: list[SyslogMessage] = []
-        self._has_pending = asyncio.Event()
-        self._full = asyncio.Event()
-        self._closing = asyncio.Event()
+        self._batches: BatchQueue[SyslogMessage] = BatchQueue(
+            sink,
+            what="syslog message",
+            lose=self._lose,
+            delivered=self._delivered,
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_pending=max_pending,
+        )
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._conns: set[_Tcp] = set()
-        self._flusher: asyncio.Task[None] | None = None
-        self._attempts = 0
         self.udp_address: tuple[str, int] | None = None
         self.tcp_address: tuple[str, int] | None = None
 
@@ -489,22 +492,7 @@ class SyslogReceiver:
         """
         await self._stop_listening()
         await asyncio.sleep(0)  # let connection_lost callbacks run
-        self._closing.set()
-        self._has_pending.set()
-        self._full.set()
-        flusher = self._flusher
-        if flusher is None:
-            await self._drain()
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(flusher), timeout)
-        except TimeoutError:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-            log.warning("syslog sink still busy at close; messages lost=%s", len(self._pending))
-            self._lose("closed", len(self._pending))
-            self._pending.clear()
+        await self._batches.close(timeout)
 
     def stats(self) -> SyslogStats:
         """A copy of the counters."""
@@ -513,7 +501,7 @@ class SyslogReceiver:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return len(self._batches)
 
     # ------------------------------------------------------------ one frame
 
@@ -537,7 +525,7 @@ class SyslogReceiver:
         self._queue(message)
 
     def _connected(self, conn: _Tcp) -> bool:
-        if len(self._conns) >= self.max_connections or self._closing.is_set():
+        if len(self._conns) >= self.max_connections or self._batches.closing:
             self._stats.connections_refused += 1
             return False
         self._conns.add(conn)
@@ -560,74 +548,16 @@ class SyslogReceiver:
             self._stats.lost[reason] = self._stats.lost.get(reason, 0) + count
 
     def _queue(self, message: SyslogMessage) -> None:
-        if len(self._pending) >= self.max_pending:
+        if len(self._batches) >= self.max_pending:
             self._lose("queue_full", 1)
             return
-        self._pending.append(message)
-        if self._flusher is None and not self._closing.is_set():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
-        self._has_pending.set()
-        if len(self._pending) >= self.batch_size:
-            self._full.set()
+        self._batches.put([message])
 
     # ------------------------------------------------------------ batches
 
-    async def _flush_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._closing.is_set():
-            await self._has_pending.wait()
-            deadline = loop.time() + self.flush_interval
-            while (
-                len(self._pending) < self.batch_size
-                and not self._closing.is_set()
-                and (left := deadline - loop.time()) > 0
-            ):
-                self._full.clear()
-                try:
-                    await asyncio.wait_for(self._full.wait(), left)
-                except TimeoutError:
-                    break
-            if self._pending and not await self._deliver_one():
-                # Back off before retrying a failing sink; close() cuts the wait short.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closing.wait(), self.flush_interval)
-            if not self._pending and not self._closing.is_set():
-                self._has_pending.clear()
-                self._full.clear()
-        await self._drain()
-
-    async def _drain(self) -> None:
-        """Deliver everything pending, one attempt per batch (closing)."""
-        for _ in range(len(self._pending) // self.batch_size + 1):
-            if not self._pending:
-                break
-            await self._deliver_one(final=True)
-
-    async def _deliver_one(self, final: bool = False) -> bool:
-        """Hand the oldest batch to the sink; a failing batch is retried twice, then counted as lost."""
-        batch = self._pending[: self.batch_size]
-        del self._pending[: self.batch_size]
-        try:
-            result = self.sink(batch)
-            if asyncio.iscoroutine(result):
-                await result
-        except asyncio.CancelledError:
-            self._pending[:0] = batch
-            raise
-        except Exception as exc:
-            attempts = self._attempts + 1
-            log.warning("syslog sink failed messages=%s attempt=%s error=%r", len(batch), attempts, str(exc))
-            if attempts >= 3 or final:
-                self._lose("sink_failed", len(batch))
-                self._attempts = 0
-            else:
-                self._attempts = attempts
-                self._pending[:0] = batch
-            return False
-        self._attempts = 0
-        self._stats.delivered += len(batch)
+    def _delivered(self, count: int) -> None:
+        self._stats.delivered += count
         self._stats.batches += 1
-        return True
 
 
 def _normal(address: str) -> str:
