@@ -84,6 +84,7 @@ def test_a_redundant_core_link_down_is_one_alert_naming_it_within_two_rounds(
     assert len(found) == 1, [(a.device, a.kind, a.subject, a.summary) for a in found]
     [alert] = found
     assert (alert.device, alert.state, alert.impact) == ("r1--r2", "open", [])
+
     # More rounds add no root alert: whichever of the lost OSPF adjacency and the ports reported
     # first, the other is folded under the link's alert, still one alert naming r1--r2.
     def link_root() -> bool:
