@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     monitor_snmp_port: int = 161
     monitor_ping_interval: int = 60  # 0 turns the check off
     monitor_snmp_interval: int = 300  # 0 turns the check off; it also needs monitor_credentials
+    # VPN tunnels (WireGuard peers, IPsec SAs) are read over SSH with this stored credential from every
+    # device with a tunnel interface in the inventory, each SNMP round; none: not read.
+    monitor_tunnel_credential: str | None = None
     # Service checks (TCP/HTTP(S)/DNS), as a list of tables parsed by netwarden.monitor.checks.
     monitor_service_checks: list[dict[str, Any]] = []
     monitor_service_interval: int = 60

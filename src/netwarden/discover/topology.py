@@ -41,8 +41,13 @@ TUNNEL_NAME = re.compile(r"(^|[-_.])(wg|tun|gre|ipsec|vti)\d|^Tunnel\d", re.IGNO
 MAX_HOPS = 32
 
 
+def is_tunnel(name: str, kind: str | None = None) -> bool:
+    """Whether an interface of this name and kind is an overlay (VPN, GRE...)."""
+    return kind in TUNNEL_KINDS or TUNNEL_NAME.search(name) is not None
+
+
 def _is_tunnel(iface: Interface) -> bool:
-    return iface.kind in TUNNEL_KINDS or TUNNEL_NAME.search(iface.name) is not None
+    return is_tunnel(iface.name, iface.kind)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from netwarden.monitor.neighbors import NeighborWatch, neighbor_round
 from netwarden.monitor.poller import SYS_UPTIME, Poller, PollOutcome, Target, poll_round
 from netwarden.monitor.records import Point
 from netwarden.monitor.thresholds import ThresholdEngine
+from netwarden.monitor.tunnels import TunnelWatch
 from netwarden.monitor.wireless import WirelessWatch, wireless_round
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Monitor:
     wireless_watch: WirelessWatch = field(default_factory=WirelessWatch)
     wireless_quiet: dict[str, int] = field(default_factory=dict)
     checker: ServiceChecker = field(default_factory=ServiceChecker)
+    tunnel_watch: TunnelWatch = field(default_factory=TunnelWatch)
     service_checks: list[ServiceCheck] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -220,7 +222,44 @@ class Monitor:
             if not outcome.points and not outcome.events:
                 self.wireless_quiet[outcome.device] = WIRELESS_RECHECK
             out.append(outcome)
+        out += await self._tunnels([t for t in targets if self.poller.device_up.get(t.name, True)])
         return out
+
+    def gateways(self) -> set[str]:
+        """Devices with a tunnel interface (WireGuard, IPsec, GRE...) in the inventory."""
+        from netwarden.discover.topology import is_tunnel
+        from netwarden.inventory.models import Interface
+
+        with self.ctx.db() as db:
+            rows = db.execute(select(Device.name, Interface.name, Interface.kind).join(Interface)).all()
+        return {dev for dev, name, kind in rows if is_tunnel(name, kind)}
+
+    async def _tunnels(self, targets: list[Target]) -> list[PollOutcome]:
+        """WireGuard peers and IPsec SAs of the VPN gateways, over SSH (``monitor_tunnel_credential``)."""
+        name = self.ctx.settings.monitor_tunnel_credential
+        if not name:
+            return []
+        from netwarden.inventory.credentials import reveal_credential
+        from netwarden.monitor.tunnels import read_tunnels
+
+        gateways = self.gateways()
+        wanted = [t for t in targets if t.name in gateways]
+        if not wanted:
+            return []
+        with self.ctx.db() as db:
+            secret = reveal_credential(db, self.actor, self.ctx.vault, name)
+        limit = asyncio.Semaphore(max(1, min(self.concurrency, 32)))
+
+        async def one(target: Target) -> PollOutcome:
+            async with limit:
+                got = await read_tunnels(target.address, secret)
+            if not got.ok or got.value is None:
+                failed = PollOutcome(target.name)
+                failed.failed = got.describe()
+                return failed
+            return self.tunnel_watch.observe(target.name, got.value)
+
+        return list(await asyncio.gather(*(one(t) for t in wanted)))
 
     def _judge(self, points: list[Point]) -> list[Event]:
         """Threshold, baseline and capacity events for this round's points."""
