@@ -6,7 +6,8 @@ interface and device state), so that a round yields *rates* and *changes*:
 - points (:class:`~netwarden.monitor.records.Point`): ``rtt_ms``, ``loss_pct``, ``up`` per device;
   ``if_in_bps``, ``if_out_bps``, ``if_util_pct``, ``if_in_errors_ps``, ``if_out_errors_ps``,
   ``if_in_discards_ps``, ``if_out_discards_ps``, ``if_oper_up`` per interface; ``cpu_pct``,
-  ``mem_used_pct``, ``uptime_seconds``, ``snmp_ms`` per device;
+  ``mem_used_pct``, ``uptime_seconds``, ``snmp_ms`` per device; ``temperature_c`` per sensor where
+  ENTITY-SENSOR-MIB or LM-SENSORS-MIB answers;
 - events (:class:`~netwarden.alerts.events.Event`) on a change only: ``device_down``/``device_up``
   (ICMP), ``interface_down``/``interface_up`` (admin up, oper down), ``reboot`` (uptime fell).
 
@@ -50,7 +51,18 @@ COLUMNS = {
     "stor_units": "1.3.6.1.2.1.25.2.3.1.4",
     "stor_size": "1.3.6.1.2.1.25.2.3.1.5",
     "stor_used": "1.3.6.1.2.1.25.2.3.1.6",
+    # ENTITY-SENSOR-MIB (RFC 3433) entPhySensorType, Scale, Precision, Value, OperStatus
+    "sensor_type": "1.3.6.1.2.1.99.1.1.1.1",
+    "sensor_scale": "1.3.6.1.2.1.99.1.1.1.2",
+    "sensor_precision": "1.3.6.1.2.1.99.1.1.1.3",
+    "sensor_value": "1.3.6.1.2.1.99.1.1.1.4",
+    "sensor_status": "1.3.6.1.2.1.99.1.1.1.5",
+    # LM-SENSORS-MIB (net-snmp on Linux) lmTempSensorsDevice, lmTempSensorsValue (thousandths of a degree)
+    "lm_temp_name": "1.3.6.1.4.1.2021.13.16.2.1.2",
+    "lm_temp_value": "1.3.6.1.4.1.2021.13.16.2.1.3",
 }
+SENSOR_CELSIUS = 8  # EntitySensorDataType celsius(8)
+SENSOR_OK = 1  # EntitySensorStatus ok(1)
 HR_STORAGE_RAM = "1.3.6.1.2.1.25.2.1.2"
 _ERROR_COUNTERS = ("in_errors", "out_errors", "in_discards", "out_discards")
 
@@ -88,6 +100,7 @@ class SnmpReading:
     cpu_pct: float | None
     mem_used_pct: float | None
     response_ms: float
+    temperatures: dict[str, float] = field(default_factory=dict)  # sensor -> degrees Celsius
 
 
 @dataclass
@@ -121,6 +134,7 @@ async def read_snmp(target: Target, *, timeout: float = 2.0, retries: int = 1) -
             interfaces=_interfaces(by_key),
             cpu_pct=_cpu(by_key["cpu"]),
             mem_used_pct=_memory(by_key),
+            temperatures=temperatures(by_key),
             response_ms=(time.perf_counter() - started) * 1000,
         )
 
@@ -152,6 +166,30 @@ def _interfaces(cols: dict[str, dict[str, Value]]) -> dict[str, IfReading]:
             bits=64 if hc else 32,
             errors={k: v for k in _ERROR_COUNTERS if (v := _int(cols[k].get(index))) is not None},
         )
+    return out
+
+
+def temperatures(cols: dict[str, dict[str, Value]]) -> dict[str, float]:
+    """Degrees Celsius by sensor: ENTITY-SENSOR-MIB celsius sensors that are ok, and LM-SENSORS-MIB.
+
+    ENTITY-SENSOR values are ``value x 10^(3 x (scale - 9)) / 10^precision`` (scale units(9) = 1).
+    Readings outside -60..200 °C are taken as absurd and left out.
+    """
+    out: dict[str, float] = {}
+    for index, kind in cols.get("sensor_type", {}).items():
+        value, scale = _int(cols["sensor_value"].get(index)), _int(cols["sensor_scale"].get(index))
+        precision, status = _int(cols["sensor_precision"].get(index)), _int(cols["sensor_status"].get(index))
+        if kind != SENSOR_CELSIUS or value is None or status not in (None, SENSOR_OK):
+            continue
+        celsius = value * 10.0 ** (3 * ((scale or 9) - 9)) / 10.0 ** (precision or 0)
+        if -60 <= celsius <= 200:
+            out[f"sensor{index}"] = round(celsius, 3)
+    for index, raw in cols.get("lm_temp_value", {}).items():
+        value = _int(raw)
+        name = cols["lm_temp_name"].get(index)
+        label = name.decode("utf-8", "replace") if isinstance(name, bytes) else f"lm{index}"
+        if value is not None and -60 <= value / 1000 <= 200:
+            out[label] = value / 1000
     return out
 
 
@@ -238,6 +276,8 @@ class Poller:
             points.append(Point(name, "cpu_pct", "", ts, reading.cpu_pct))
         if reading.mem_used_pct is not None:
             points.append(Point(name, "mem_used_pct", "", ts, reading.mem_used_pct))
+        for sensor, celsius in reading.temperatures.items():
+            points.append(Point(name, "temperature_c", sensor, ts, celsius))
         for ifname, now in reading.interfaces.items():
             points.append(Point(name, "if_oper_up", ifname, ts, 1.0 if now.oper_up else 0.0))
             self._interface_event(out, target, now)
