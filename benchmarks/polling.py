@@ -37,15 +37,16 @@ NW = str(Path(sys.executable).with_name("netwarden"))
 WALKS = ["1.3.6.1.2.1.2.2", "1.3.6.1.2.1.31.1.1", "1.3.6.1.2.1.25.3.3.1.2", "1.3.6.1.2.1.25.2.3"]
 
 
-def fleet(devices: int) -> dict[str, Any]:
+def fleet(devices: int) -> tuple[dict[str, Any], bool]:
+    """The fleet's state, and whether this run started it (and so takes it down)."""
     status = subprocess.run([NW, "lab", "fleet", "status", "--json"], capture_output=True, text=True)
     if status.returncode == 0 and len(json.loads(status.stdout).get("targets", [])) >= devices:
-        return dict(json.loads(status.stdout))
+        return dict(json.loads(status.stdout)), False
     subprocess.run([NW, "lab", "fleet", "down"], capture_output=True, check=False)
     up = subprocess.run([NW, "lab", "fleet", "up", "--devices", str(devices), "--json"], capture_output=True, text=True)
     if up.returncode != 0:
         sys.exit(f"fleet up failed: {up.stderr.strip() or up.stdout.strip()}")
-    return dict(json.loads(up.stdout))
+    return dict(json.loads(up.stdout)), True
 
 
 def store_with_fleet(state: dict[str, Any], devices: int, data_dir: Path) -> Any:
@@ -217,10 +218,21 @@ def main() -> None:
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: the simulated fleet needs it (netwarden lab fleet up)")
+
+    state, started = fleet(args.devices)
+    try:
+        measure(args, state)
+    finally:
+        if started:
+            subprocess.run([NW, "lab", "fleet", "down"], capture_output=True, check=False)
+    if not args.no_lab:
+        lab_latency(args.interval)
+
+
+def measure(args: argparse.Namespace, state: dict[str, Any]) -> None:
     from netwarden.access.schemas import SYSTEM
     from netwarden.monitor.service import Monitor
 
-    state = fleet(args.devices)
     with tempfile.TemporaryDirectory(prefix="nw-poll-bench-") as tmp:
         ctx = store_with_fleet(state, args.devices, Path(tmp) / "data")
         monitor = Monitor(ctx, SYSTEM, concurrency=args.concurrency)
@@ -263,8 +275,6 @@ def main() -> None:
         f"peer snmpbulkwalk, same walks, sample of {len(sample)}: {peer:.1f} ms CPU per device "
         f"-> netwarden is {peer / ms:.1f}x cheaper"
     )
-    if not args.no_lab:
-        lab_latency(args.interval)
 
 
 if __name__ == "__main__":
