@@ -146,7 +146,8 @@ def load_checks(tables: Sequence[dict[str, Any]]) -> list[ServiceCheck]:
     for i, table in enumerate(tables):
         label = f"monitor_service_checks[{i}]"
         if isinstance(table, dict) and isinstance(table.get("name"), str):
-            label += f" ({table['name']})"
+            name = table["name"]
+            label += f" ({name if name.isprintable() else repr(name)})"  # one line, whatever the name holds
         try:
             check = ServiceCheck.model_validate(table)
         except ValidationError as exc:

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netwarden.security.syslog import FACILITIES, SEVERITIES, SyslogError, SyslogReceiver, _Tcp, parse
+from tests.support.shared_data import shared_data
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
+DATA = shared_data()
 TCPDUMP = DATA / "tcpdump" / "tests"
 SSHD = DATA / "fail2ban" / "fail2ban" / "tests" / "files" / "logs" / "sshd"
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
