@@ -1,6 +1,8 @@
-"""A bounded queue that hands items to a sink in batches: what the trap and syslog receivers share.
+"""Flood-proof intake for the trap and syslog receivers: per-sender rate limits and a batch queue.
 
-A batch leaves when ``batch_size`` items wait or ``flush_interval`` seconds after the first of
+:class:`SenderBuckets` bounds what one sender may push per second.
+
+:class:`BatchQueue`: a batch leaves when ``batch_size`` items wait or ``flush_interval`` seconds after the first of
 them, so a flood costs a few sink calls (transactions), not one per item. At most ``max_pending``
 items wait; beyond that they are counted lost (``queue_full``), never silently dropped. A failing
 sink is retried twice, after a pause, then its batch is counted lost (``sink_failed``). ``close``
@@ -13,12 +15,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Sink = Callable[[list[T]], Awaitable[None] | None]
+
+
+class SenderBuckets:
+    """Token buckets per sender (``rate`` per second, ``burst`` deep); at most ``size`` senders kept."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float], size: int = 65536) -> None:
+        self.rate, self.burst, self.clock, self.size = rate, burst, clock, size
+        self.buckets: OrderedDict[str, list[float]] = OrderedDict()
+
+    def allow(self, source: str) -> bool:
+        now = self.clock()
+        bucket = self.buckets.get(source)
+        if bucket is None:
+            bucket = self.buckets[source] = [self.burst, now]
+            if len(self.buckets) > self.size:
+                self.buckets.popitem(last=False)
+        else:
+            self.buckets.move_to_end(source)
+            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+            bucket[1] = now
+        if bucket[0] >= 1:
+            bucket[0] -= 1
+            return True
+        return False
 
 
 class BatchQueue(Generic[T]):

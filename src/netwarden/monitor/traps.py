@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 from netwarden.alerts.events import Event
 from netwarden.collect import snmp
 from netwarden.errors import InvalidInput
-from netwarden.jobs.batches import BatchQueue
+from netwarden.jobs.batches import BatchQueue, SenderBuckets
 from netwarden.monitor.trap_decode import Decoded, Trap, TrapDecoder, TrapError
 from netwarden.monitor.trap_events import render, trap_events
 
@@ -75,30 +75,6 @@ class TrapStats:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class _Buckets:
-    """Token buckets per source address (``rate`` per second, ``burst`` deep), at most ``size`` sources kept."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float], size: int = 65536) -> None:
-        self.rate, self.burst, self.clock, self.size = rate, burst, clock, size
-        self.buckets: OrderedDict[str, list[float]] = OrderedDict()
-
-    def allow(self, source: str) -> bool:
-        now = self.clock()
-        bucket = self.buckets.get(source)
-        if bucket is None:
-            bucket = self.buckets[source] = [self.burst, now]
-            if len(self.buckets) > self.size:
-                self.buckets.popitem(last=False)
-        else:
-            self.buckets.move_to_end(source)
-            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
-            bucket[1] = now
-        if bucket[0] >= 1:
-            bucket[0] -= 1
-            return True
-        return False
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -150,7 +126,7 @@ class TrapReceiver:
         self.decoder = TrapDecoder(communities, users, engine_id)
         self.lookup = lookup
         self.flush_interval, self.batch_size, self.max_pending = flush_interval, max(1, batch_size), max_pending
-        self._limits = _Buckets(rate, burst, clock)
+        self._limits = SenderBuckets(rate, burst, clock)
         self._stats = TrapStats()
         self._batches: BatchQueue[Event] = BatchQueue(
             sink,

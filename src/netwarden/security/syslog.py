@@ -22,13 +22,12 @@ import logging
 import re
 import socket
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from netwarden.errors import InvalidInput
-from netwarden.jobs.batches import BatchQueue
+from netwarden.jobs.batches import BatchQueue, SenderBuckets
 
 if TYPE_CHECKING:
     from netwarden.context import Context
@@ -280,30 +279,6 @@ class SyslogStats:
         return asdict(self)
 
 
-class _Buckets:
-    """Token buckets per sender (``rate`` per second, ``burst`` deep); at most ``size`` senders kept."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float], size: int = 65536) -> None:
-        self.rate, self.burst, self.clock, self.size = rate, burst, clock, size
-        self.buckets: OrderedDict[str, list[float]] = OrderedDict()
-
-    def allow(self, source: str) -> bool:
-        now = self.clock()
-        bucket = self.buckets.get(source)
-        if bucket is None:
-            bucket = self.buckets[source] = [self.burst, now]
-            if len(self.buckets) > self.size:
-                self.buckets.popitem(last=False)
-        else:
-            self.buckets.move_to_end(source)
-            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
-            bucket[1] = now
-        if bucket[0] >= 1:
-            bucket[0] -= 1
-            return True
-        return False
-
-
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, receiver: SyslogReceiver) -> None:
         self.receiver = receiver
@@ -425,7 +400,7 @@ class SyslogReceiver:
         self.sink = sink
         self.flush_interval, self.batch_size, self.max_pending = flush_interval, max(1, batch_size), max_pending
         self.max_connections = max_connections
-        self._limits = _Buckets(rate, burst, clock)
+        self._limits = SenderBuckets(rate, burst, clock)
         self._stats = SyslogStats()
         self._batches: BatchQueue[SyslogMessage] = BatchQueue(
             sink,
