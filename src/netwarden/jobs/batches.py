@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,6 +23,17 @@ from typing import Generic, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Sink = Callable[[list[T]], Awaitable[None] | None]
+
+
+def sender_key(address: str) -> str:
+    """Canonical text of a sender's address (IPv4-mapped IPv6 becomes IPv4; a scope suffix is kept off)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
 
 
 class SenderBuckets:

@@ -15,7 +15,6 @@ foreground. See docs/decisions/0014-trap-receiver.md.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 import time
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 from netwarden.alerts.events import Event
 from netwarden.collect import snmp
 from netwarden.errors import InvalidInput
-from netwarden.jobs.batches import BatchQueue, SenderBuckets
+from netwarden.jobs.batches import BatchQueue, SenderBuckets, sender_key
 from netwarden.monitor.trap_decode import Decoded, Trap, TrapDecoder, TrapError
 from netwarden.monitor.trap_events import render, trap_events
 
@@ -182,7 +181,7 @@ class TrapReceiver:
         """Account for, decode and queue one datagram; returns the reply to send (inform or report)."""
         stats = self._stats
         stats.received += 1
-        sender = _normal(address)
+        sender = sender_key(address)
         if not self._limits.allow(sender):
             self._drop("rate_limited")
             return None
@@ -249,17 +248,6 @@ class TrapReceiver:
         self._stats.batches += 1
 
 
-def _normal(address: str) -> str:
-    """Canonical text of an address (IPv4-mapped IPv6 becomes IPv4; a scope suffix is kept off)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ip)
-
-
 # ---------------------------------------------------------------- wiring to the store
 
 
@@ -283,7 +271,7 @@ class InventoryLookup:
                 self._names = self._load()
             except Exception as exc:  # keep the last map; the next refresh tries again
                 log.warning("trap inventory lookup could not read the store error=%r", str(exc))
-        return self._names.get(_normal(address))
+        return self._names.get(sender_key(address))
 
     def _load(self) -> dict[str, str]:
         from sqlalchemy import select
@@ -294,9 +282,9 @@ class InventoryLookup:
         with self.ctx.db() as db:
             query = select(IPAddress.address, Device.name).join(Interface, IPAddress.interface_id == Interface.id)
             for address, name in db.execute(query.join(Device, Interface.device_id == Device.id)):
-                names[_normal(address)] = name
+                names[sender_key(address)] = name
             for name, mgmt in db.execute(select(Device.name, Device.mgmt_ip).where(Device.mgmt_ip.is_not(None))):
-                names[_normal(str(mgmt))] = name  # the management address wins over an interface's
+                names[sender_key(str(mgmt))] = name  # the management address wins over an interface's
         return names
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import logging
 import re
 import socket
@@ -27,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from netwarden.errors import InvalidInput
-from netwarden.jobs.batches import BatchQueue, SenderBuckets
+from netwarden.jobs.batches import BatchQueue, SenderBuckets, sender_key
 
 if TYPE_CHECKING:
     from netwarden.context import Context
@@ -304,7 +303,7 @@ class _Tcp(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         peer = self.transport.get_extra_info("peername")
-        self.source = _normal(str(peer[0])) if peer else ""
+        self.source = sender_key(str(peer[0])) if peer else ""
         if not self.receiver._connected(self):
             self.transport.close()
 
@@ -483,7 +482,7 @@ class SyslogReceiver:
     def handle_frame(self, data: bytes, address: str) -> None:
         """Account for, parse and queue one frame (a datagram or a TCP frame) from ``address``."""
         self._stats.received += 1
-        sender = _normal(address)
+        sender = sender_key(address)
         if not self._limits.allow(sender):
             self._drop("rate_limited")
             return
@@ -533,17 +532,6 @@ class SyslogReceiver:
     def _delivered(self, count: int) -> None:
         self._stats.delivered += count
         self._stats.batches += 1
-
-
-def _normal(address: str) -> str:
-    """Canonical text of an address (IPv4-mapped IPv6 becomes IPv4; a scope suffix is kept off)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ip)
 
 
 async def start_from_settings(ctx: Context, sink: MessageSink) -> SyslogReceiver:
