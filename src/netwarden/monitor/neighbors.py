@@ -21,7 +21,6 @@ device's own availability check covers it).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -33,7 +32,7 @@ from netwarden.collect import snmp
 from netwarden.collect._ber import Value
 from netwarden.collect.records import TargetResult
 from netwarden.collect.snmp_facts import TABLES
-from netwarden.monitor.poller import PollOutcome, Target
+from netwarden.monitor.poller import PollOutcome, Target, observe_each
 from netwarden.monitor.records import Point
 
 log = logging.getLogger(__name__)
@@ -247,18 +246,12 @@ async def neighbor_round(
     concurrency: int = 256,
 ) -> list[PollOutcome]:
     """Read every target's neighbour tables and turn them into points and events; a failed read is recorded."""
-    limit = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(target: Target) -> PollOutcome:
-        async with limit:
+    async def read(target: Target) -> TargetResult[list[NeighborState]]:
+        got = await read_neighbors(target, timeout=timeout, retries=retries)
+        if got.reason == "protocol":
+            # FRR's bgpd answers genErr while a peer it is walking is being torn down: ask once more.
             got = await read_neighbors(target, timeout=timeout, retries=retries)
-            if got.reason == "protocol":
-                # FRR's bgpd answers genErr while a peer it is walking is being torn down: ask once more.
-                got = await read_neighbors(target, timeout=timeout, retries=retries)
-        if not got.ok or got.value is None:
-            failed = PollOutcome(target.name)
-            failed.failed = got.describe()
-            return failed
-        return watch.observe(target.name, got.value)
+        return got
 
-    return list(await asyncio.gather(*(one(t) for t in targets if t.snmp is not None)))
+    return await observe_each([t for t in targets if t.snmp is not None], read, watch.observe, concurrency)

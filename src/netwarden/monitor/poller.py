@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from netwarden.alerts.events import Event
 from netwarden.collect import icmp, snmp
@@ -112,6 +114,33 @@ class PollOutcome:
     events: list[Event] = field(default_factory=list)
     failed: str | None = None  # why the SNMP part failed, when it did
     skipped: Counter[str] = field(default_factory=Counter)  # readings refused, by reason
+
+
+R = TypeVar("R")
+
+
+async def observe_each(
+    targets: Sequence[Target],
+    read: Callable[[Target], Awaitable[TargetResult[R]]],
+    observe: Callable[[str, R], PollOutcome],
+    concurrency: int,
+) -> list[PollOutcome]:
+    """Read every target (at most ``concurrency`` at once) and turn each reading into an outcome.
+
+    A failed read is an outcome of its own, with the reason in ``failed`` and nothing observed.
+    """
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(target: Target) -> PollOutcome:
+        async with limit:
+            got = await read(target)
+        if not got.ok or got.value is None:
+            failed = PollOutcome(target.name)
+            failed.failed = got.describe()
+            return failed
+        return observe(target.name, got.value)
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
 
 
 # ---------------------------------------------------------------- SNMP reading

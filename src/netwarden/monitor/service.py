@@ -27,13 +27,14 @@ from netwarden.access.schemas import Actor, Role
 from netwarden.access.service import require
 from netwarden.alerts.events import Event
 from netwarden.collect import snmp
+from netwarden.collect.records import TargetResult
 from netwarden.collect.snmp_facts import auth_from_secret
 from netwarden.context import Context
 from netwarden.inventory.models import Device
 from netwarden.monitor.baselines import Baselines
 from netwarden.monitor.checks import ServiceCheck, ServiceChecker, check_round, load_checks
 from netwarden.monitor.neighbors import NeighborWatch, neighbor_round
-from netwarden.monitor.poller import SYS_UPTIME, Poller, PollOutcome, Target, poll_round
+from netwarden.monitor.poller import SYS_UPTIME, Poller, PollOutcome, Target, observe_each, poll_round
 from netwarden.monitor.records import Point
 from netwarden.monitor.thresholds import ThresholdEngine
 from netwarden.monitor.tunnels import TunnelWatch
@@ -240,7 +241,7 @@ class Monitor:
         if not name:
             return []
         from netwarden.inventory.credentials import reveal_credential
-        from netwarden.monitor.tunnels import read_tunnels
+        from netwarden.monitor.tunnels import TunnelReading, read_tunnels
 
         gateways = self.gateways()
         wanted = [t for t in targets if t.name in gateways]
@@ -248,18 +249,11 @@ class Monitor:
             return []
         with self.ctx.db() as db:
             secret = reveal_credential(db, self.actor, self.ctx.vault, name)
-        limit = asyncio.Semaphore(max(1, min(self.concurrency, 32)))
 
-        async def one(target: Target) -> PollOutcome:
-            async with limit:
-                got = await read_tunnels(target.address, secret)
-            if not got.ok or got.value is None:
-                failed = PollOutcome(target.name)
-                failed.failed = got.describe()
-                return failed
-            return self.tunnel_watch.observe(target.name, got.value)
+        async def read(target: Target) -> TargetResult[TunnelReading]:
+            return await read_tunnels(target.address, secret)
 
-        return list(await asyncio.gather(*(one(t) for t in wanted)))
+        return await observe_each(wanted, read, self.tunnel_watch.observe, min(self.concurrency, 32))
 
     def _judge(self, points: list[Point]) -> list[Event]:
         """Threshold, baseline and capacity events for this round's points."""

@@ -30,7 +30,6 @@ bsnAPAdminStatus disable) is not a failure. A failed read raises no event.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -41,7 +40,7 @@ from netwarden.alerts.events import Event
 from netwarden.collect import snmp
 from netwarden.collect._ber import Value
 from netwarden.collect.records import TargetResult
-from netwarden.monitor.poller import PollOutcome, Target
+from netwarden.monitor.poller import PollOutcome, Target, observe_each
 from netwarden.monitor.records import Point
 
 log = logging.getLogger(__name__)
@@ -374,15 +373,8 @@ async def wireless_round(
     concurrency: int = 64,
 ) -> list[PollOutcome]:
     """Read every target's wireless tables; devices without any answer nothing and cost one walk."""
-    limit = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(target: Target) -> PollOutcome:
-        async with limit:
-            got = await read_wireless(target, timeout=timeout, retries=retries)
-        if not got.ok or got.value is None:
-            failed = PollOutcome(target.name)
-            failed.failed = got.describe()
-            return failed
-        return watch.observe(target.name, got.value)
+    async def read(target: Target) -> TargetResult[WirelessReading]:
+        return await read_wireless(target, timeout=timeout, retries=retries)
 
-    return list(await asyncio.gather(*(one(t) for t in targets if t.snmp is not None)))
+    return await observe_each([t for t in targets if t.snmp is not None], read, watch.observe, concurrency)
