@@ -86,6 +86,24 @@ class Settings(BaseSettings):
     syslog_enabled: bool = False
     syslog_host: str = "0.0.0.0"  # devices send from the network
     syslog_port: int = 514
+    # Configuration backups (netwarden.configs): pulled over SSH with the first of these stored ssh
+    # credentials that logs in, into a git repository in the data dir. Inside 'serve' every device is
+    # backed up each interval (0: only on demand and on config-change syslog messages); a device whose
+    # backups fail this many times in a row raises an alert. A remote, when set, is pushed after each commit.
+    config_credentials: list[str] = []
+    config_backup_interval: int = Field(default=86400, ge=0)
+    config_backup_concurrency: int = Field(default=16, ge=1)
+    config_backup_failures_alert: int = Field(default=3, ge=1)
+    config_git_remote: str | None = None
+    # Masking before storing: the platform files' secret and volatile-line rules (off: store secrets as
+    # the device printed them), plus extra rules as tables {pattern, replace, platform?} (netwarden.configs.masking).
+    config_mask_secrets: bool = True
+    config_mask_rules: list[dict[str, Any]] = []
+    # Compliance: policy files checked with (or, with config_default_policies off, instead of) the shipped pack.
+    config_policies: list[Path] = []
+    config_default_policies: bool = True
+    # Jinja2 templates for intended configs (<platform>/<role>.j2), searched before the shipped ones.
+    config_templates_dir: Path | None = None
     # Distributed mode: the Redis broker 'netwarden worker' processes share devices through.
     redis_url: str | None = None
     worker_heartbeat_seconds: float = Field(default=5, gt=0)

@@ -7,6 +7,7 @@ records; :func:`netwarden.alerts.service.ingest` is the one door into the alert 
 names in sorted order, see :func:`link_subject`), or a device-scoped thing
 (``r1:eth2`` for an interface, ``r1:bgp:10.0.0.2`` for a peer, ``r1:ospf:10.0.0.2``, ``r1:wg:wg0:PEERKEY``
 for a tunnel, ``srv1:http:https://srv1/`` for a service check, ``wlc1:ap:AP-NAME`` for an access point).
+``backup_failed``/``backup_ok`` come from the configuration backups (a run of failed backups).
 ``reboot`` and ``config_change`` are one-off events: they open an alert that resolves itself when
 acknowledged or after a day. ``trap`` (a trap with no meaning to the engine) is kept as evidence
 in the event log only. ``kind`` says what happened;
@@ -21,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Source = Literal["poll", "trap", "syslog", "probe", "manual"]
+Source = Literal["poll", "trap", "syslog", "probe", "manual", "backup"]
 Severity = Literal["critical", "major", "minor", "warning", "info"]
 EventKind = Literal[
     "device_down",
@@ -46,6 +47,8 @@ EventKind = Literal[
     "capacity_clear",
     "reboot",
     "config_change",
+    "backup_failed",
+    "backup_ok",
     "trap",
 ]
 CLEARS: dict[str, str] = {
@@ -59,6 +62,7 @@ CLEARS: dict[str, str] = {
     "ap_up": "ap_down",
     "baseline_clear": "baseline",
     "capacity_clear": "capacity",
+    "backup_ok": "backup_failed",
 }
 
 

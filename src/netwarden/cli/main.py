@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 from netwarden.cli import (
     alerts,
     audit,
+    config,
     credential,
     device,
     discover,
@@ -67,6 +68,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(traps.app, name="traps")
 app.add_typer(alerts.maintenance_app, name="maintenance")
 app.add_typer(sla.app, name="sla")
+app.add_typer(config.app, name="config")
 
 
 def _one_line(message: str) -> str:

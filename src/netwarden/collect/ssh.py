@@ -225,6 +225,28 @@ class _Session:
     banner: str = ""
     prompt: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
+    execs: dict[str, ExecResult] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """One command run in an SSH exec channel (``ssh host 'command'``): its exit status and output."""
+
+    status: int | None
+    stdout: str
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+
+@dataclass(frozen=True)
+class SessionOutput:
+    """What one login gave: the CLI session's outputs and the exec channels' results, by command."""
+
+    outputs: dict[str, str]
+    execs: dict[str, ExecResult]
 
 
 def _asyncssh_options(auth: SshAuth, sock: socket.socket) -> dict[str, Any]:
@@ -277,6 +299,7 @@ async def _run_session(
     commands: Sequence[str],
     connect_timeout: float,
     command_timeout: float,
+    exec_commands: Sequence[str] = (),
 ) -> _Session:
     sock, banner = await open_ssh_socket(target, port, connect_timeout)
     session = _Session(banner=banner)
@@ -316,11 +339,27 @@ async def _run_session(
         for command in commands:
             response = await conn.send_command(command)
             session.outputs[command] = response.result
+        for command in exec_commands:
+            session.execs[command] = await _exec(conn, command, command_timeout)
     finally:
         with contextlib.suppress(OSError, ScrapliConnectionNotOpened, asyncssh.Error):
             await conn.close()
         sock.close()
     return session
+
+
+async def _exec(conn: AsyncGenericDriver, command: str, timeout: float) -> ExecResult:
+    """Run ``command`` in a new exec channel of the open connection (the CLI session stays as it is)."""
+    ssh_conn = getattr(conn.transport, "session", None)
+    if not isinstance(ssh_conn, asyncssh.SSHClientConnection):
+        raise _Failed("error", "the SSH connection has no exec channel")
+    done = await ssh_conn.run(command, check=False, timeout=timeout)
+    out, err = done.stdout, done.stderr
+    return ExecResult(
+        status=done.exit_status,
+        stdout=out.decode(errors="replace") if isinstance(out, bytes) else (out or ""),
+        stderr=err.decode(errors="replace") if isinstance(err, bytes) else (err or ""),
+    )
 
 
 def _classify(exc: BaseException, connect_timeout: float) -> _Failed:
@@ -362,6 +401,7 @@ async def _attempts(
     connect_timeout: float,
     retries: int,
     limiter: asyncio.Semaphore | None,
+    exec_commands: Sequence[str] = (),
 ) -> TargetResult[_Session]:
     started = time.perf_counter()
     sem = limiter if limiter is not None else default_limiter()
@@ -372,7 +412,9 @@ async def _attempts(
         try:
             async with sem:  # queueing for a slot does not count against the target's timeout
                 async with asyncio.timeout(timeout):
-                    session = await _run_session(target, port, auth, ssh, commands, connect_timeout, timeout)
+                    session = await _run_session(
+                        target, port, auth, ssh, commands, connect_timeout, timeout, exec_commands
+                    )
             return TargetResult.success(target, session, time.perf_counter() - started, attempts)
         except asyncio.CancelledError:
             raise
@@ -436,6 +478,45 @@ async def run_commands(
     if not result.ok or result.value is None:
         return TargetResult.failure(target, result.reason or "error", result.detail, result.elapsed, result.attempts)
     return TargetResult.success(target, result.value.outputs, result.elapsed, result.attempts)
+
+
+async def run_session(
+    target: str,
+    auth: SshAuth | CredentialSecret,
+    platform: str | PlatformSpec,
+    commands: Sequence[str],
+    exec_commands: Sequence[str] = (),
+    *,
+    port: int | None = None,
+    timeout: float = 60.0,
+    connect_timeout: float = 10.0,
+    retries: int = 1,
+    limiter: asyncio.Semaphore | None = None,
+) -> TargetResult[SessionOutput]:
+    """Like :func:`run_commands`, and then ``exec_commands`` each in an exec channel of the same login.
+
+    An exec command's exit status is kept: a non-zero status is the device's answer, not a session failure.
+    """
+    spec = _platform(platform)
+    if spec.ssh is None:
+        return TargetResult.failure(target, "unsupported", f"platform {spec.name} has no SSH CLI description")
+    login = _auth(auth)
+    result = await _attempts(
+        target,
+        port or login.port,
+        login,
+        spec.ssh,
+        commands,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        retries=retries,
+        limiter=limiter,
+        exec_commands=exec_commands,
+    )
+    if not result.ok or result.value is None:
+        return TargetResult.failure(target, result.reason or "error", result.detail, result.elapsed, result.attempts)
+    out = SessionOutput(outputs=result.value.outputs, execs=result.value.execs)
+    return TargetResult.success(target, out, result.elapsed, result.attempts)
 
 
 def failed_commands(platform: PlatformSpec, outputs: dict[str, str]) -> dict[str, str]:

@@ -121,6 +121,54 @@ class Commands(_Strict):
         return specs
 
 
+class ConfigSource(_Strict):
+    """One part of a device's configuration and the command that prints it (``running``, ``startup``...)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    command: str = Field(min_length=1)
+    exec: bool = Field(default=False, description="run in an SSH exec channel, not in the CLI session")
+    optional: bool = Field(default=False, description="a box without it (failure marker, empty) is not a failure")
+    syntax: str | None = Field(default=None, description="the language of the text for parsing (default: platform)")
+    start: str | None = Field(default=None, description="regex: lines before its first match are dropped")
+    complete: str | None = Field(
+        default=None, description="regex the last non-blank line must match, else the copy is truncated"
+    )
+    file: str | None = Field(default=None, description="file name in the repository (default <device>.<name>)")
+
+    @field_validator("start", "complete")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        return None if value is None else _check_regexes([value])[0]
+
+
+class MaskRule(_Strict):
+    """A regex whose matches are replaced before a configuration is stored (``\\1`` keeps a group)."""
+
+    pattern: str
+    replace: str
+    kind: str = Field(default="secret", pattern=r"^(secret|volatile)$")
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        return _check_regexes([value])[0]
+
+
+class ConfigSpec(_Strict):
+    """How to back up a device's configuration: its parts and what to mask."""
+
+    sources: list[ConfigSource] = Field(min_length=1)
+    mask: list[MaskRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_required(self) -> ConfigSpec:
+        if all(s.optional for s in self.sources):
+            raise ValueError("at least one config source must not be optional")
+        if len({s.name for s in self.sources}) != len(self.sources):
+            raise ValueError("config source names must be unique")
+        return self
+
+
 class PlatformSpec(_Strict):
     """One platform file."""
 
@@ -130,6 +178,7 @@ class PlatformSpec(_Strict):
     recognise: Recognise = Recognise()
     ssh: SshSpec | None = None
     commands: Commands = Commands()
+    config: ConfigSpec | None = None
 
     @model_validator(mode="after")
     def _parsers_exist(self) -> PlatformSpec:
