@@ -7,7 +7,19 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netwarden.configs.acl.model import V4_ANY, Match, Packet, complement, normalize, prefix_ranges
+from netwarden.configs.acl.analyze import analyze, compare, query, verdict
+from netwarden.configs.acl.model import (
+    V4_ANY,
+    V4_BASE,
+    Acl,
+    Match,
+    Packet,
+    Rule,
+    address_text,
+    complement,
+    normalize,
+    prefix_ranges,
+)
 from netwarden.configs.acl.space import (
     Box,
     Space,
@@ -102,3 +114,101 @@ def test_match_space_holds_exactly_its_packets() -> None:
     assert not web.contains(Packet("2001:db8::1", "10.0.0.1", 6, dport=443).point())
     assert Space.from_matches([]).is_empty()
     assert Space.from_matches([Match(dport=())]).is_empty()
+
+
+# --- analysis against brute force ---------------------------------------------------------------------
+# Rules constrain src to 4 addresses, proto to {1, 6, 17} and dport to 0..7, so one extra value per
+# field (an address, protocol and port no rule names) stands for every other value: enumerating
+# these points decides every verdict exactly.
+
+SRCS = [V4_BASE + i for i in range(4)]
+PROTOS = [1, 6, 17]
+DPORTS = list(range(8))
+PACKETS = [
+    Packet(address_text(s), "10.9.9.9", p, dport=d)
+    for s in [*SRCS, V4_BASE + 99]
+    for p in [*PROTOS, 47]
+    for d in [*DPORTS, 1000]
+]
+
+
+@st.composite
+def rules(draw: st.DrawFn, acl: str = "A") -> tuple[Rule, ...]:
+    out = []
+    for i in range(draw(st.integers(0, 7))):
+        matches = []
+        for _ in range(draw(st.integers(0, 2))):
+            fields: dict[str, object] = {}
+            for name, values in (("src", SRCS), ("proto", PROTOS), ("dport", DPORTS)):
+                if draw(st.booleans()):
+                    chosen = draw(st.sets(st.sampled_from(values), min_size=1))
+                    fields[name] = normalize([(v, v) for v in chosen])
+            matches.append(Match(**fields))  # type: ignore[arg-type]
+        action = draw(st.sampled_from(["permit", "deny"]))
+        out.append(Rule(acl, i + 1, i + 1, f"rule {i + 1}", action, tuple(matches)))
+    return tuple(out)
+
+
+acls = st.builds(lambda rs, default: Acl("A", "test", rs, default), rules(), st.sampled_from(["permit", "deny"]))
+
+
+def _matches(rule: Rule, packet: Packet) -> bool:
+    point = packet.point()
+    return Space.from_matches(rule.matches).contains(point)
+
+
+def _verdict(rs: tuple[Rule, ...], default: str, packet: Packet) -> tuple[str, int | None]:
+    for r in rs:
+        if _matches(r, packet):
+            return r.action, r.index
+    return default, None
+
+
+@settings(max_examples=200, deadline=None)
+@given(acls)
+def test_analysis_matches_brute_force(acl: Acl) -> None:
+    findings = analyze(acl)
+    assert [f.rule for f in findings] == list(acl.rules)
+    first = {p: _verdict(acl.rules, acl.default_action, p) for p in PACKETS}
+    for pos, finding in enumerate(findings):
+        rule = finding.rule
+        own = [p for p in PACKETS if _matches(rule, p)]
+        reached = [p for p in own if first[p][1] == rule.index]
+        assert (finding.status == "unreachable") == (not reached)
+        if finding.status == "unreachable":
+            cover = [r for r in acl.rules if r.index in finding.shadowed_by]
+            assert all(r.index < rule.index for r in cover)
+            assert all(any(_matches(r, p) for r in cover) for p in own)
+            for dropped in cover:  # minimal: no shadowing rule can be left out
+                rest = [r for r in cover if r is not dropped]
+                assert not all(any(_matches(r, p) for r in rest) for p in own)
+            singles = [r for r in acl.rules[:pos] if all(_matches(r, p) for p in own)]
+            if singles and own:
+                assert len(cover) == 1
+            assert finding.different_action == any(r.action != rule.action for r in cover)
+            continue
+        without = acl.rules[:pos] + acl.rules[pos + 1 :]
+        unchanged = all(_verdict(without, acl.default_action, p)[0] == first[p][0] for p in PACKETS)
+        assert (finding.status == "redundant") == unchanged
+        if finding.status == "redundant":
+            continue
+        clashing = {r.index for r in acl.rules[:pos] if r.action != rule.action and any(_matches(r, p) for p in own)}
+        assert set(finding.overlaps) == clashing
+        assert finding.status == ("conflict" if clashing else "ok")
+
+
+@settings(max_examples=200, deadline=None)
+@given(acls, acls)
+def test_query_and_compare_match_brute_force(a: Acl, b: Acl) -> None:
+    for p in PACKETS:
+        expected_action, expected_index = _verdict(a.rules, a.default_action, p)
+        hit = query(a, p)
+        assert (hit.index if hit else None) == expected_index
+        assert verdict(a, p) == expected_action
+    differs = [p for p in PACKETS if verdict(a, p) != verdict(b, p)]
+    witness = compare(a, b)
+    if differs:
+        assert witness is not None
+    if witness is not None:
+        assert verdict(a, witness) != verdict(b, witness)
+    assert compare(a, a) is None
