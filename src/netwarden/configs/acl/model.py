@@ -43,6 +43,8 @@ V4_ANY: Ranges = ((V4_BASE, V4_BASE + 0xFFFFFFFF),)
 ADDR_ANY: Ranges = ((0, ADDR_MAX),)
 V6_ANY: Ranges = ADDR_ANY
 """An IPv6 filter's ``any``: the whole 128-bit space (IPv4-mapped addresses included)."""
+V6_ONLY: Ranges = ((0, V4_BASE - 1), (V4_BASE + (1 << 32), ADDR_MAX))
+"""Every address except the IPv4-mapped block (ASA's ``any6``)."""
 
 CT_STATES: tuple[str, ...] = ("new", "established", "related", "invalid")
 
@@ -74,7 +76,7 @@ MAX_WILDCARD_RANGES = 1 << 16
 
 
 class AclSyntaxError(InvalidInput):
-    """An ACL line with an invalid address, port, protocol or structure: ``"<line N>: <what>"``."""
+    """An ACL line with an invalid address, port, protocol or structure: ``"line N: <what>"``."""
 
     code = "acl-syntax"
 
@@ -82,6 +84,12 @@ class AclSyntaxError(InvalidInput):
         super().__init__(f"line {line}: {what}" if line else what)
         self.line = line
         self.what = what
+
+
+class AclUnsupported(AclSyntaxError):
+    """A valid construct the model cannot hold exactly; parsers record the line as :class:`Unparsed`."""
+
+    code = "acl-unsupported"
 
 
 @dataclass(frozen=True)
@@ -287,7 +295,7 @@ def ipv4_wildcard_ranges(address: int, mask: int, *, line: int = 0, netmask: boo
     try:
         found = wildcard_ranges(address, wildcard, 32)
     except ValueError as exc:
-        raise AclSyntaxError(line, f"wildcard mask too scattered to model exactly ({exc})") from None
+        raise AclUnsupported(line, f"wildcard mask too scattered to model exactly ({exc})") from None
     return tuple((V4_BASE + lo, V4_BASE + hi) for lo, hi in found)
 
 
@@ -300,7 +308,7 @@ def _is_netmask(mask: int) -> bool:
 
 PROTOCOLS: dict[str, int] = {
     "ip": -1,  # any protocol (IPv4 filters)
-    "ipv4": 4,
+    "ipv4": -1,  # IOS-XR's "any IPv4 protocol"
     "ipinip": 4,
     "ipip": 4,
     "ipv6": -1,
@@ -329,7 +337,7 @@ PROTOCOLS: dict[str, int] = {
     "l2tp": 115,
     "sctp": 132,
 }
-"""Protocol names to numbers; ``ip``/``ipv6`` (any protocol) map to -1."""
+"""Protocol names to numbers; ``ip``/``ipv4``/``ipv6`` (any protocol, as Cisco uses them) map to -1."""
 
 PORTS: dict[str, int] = {
     "echo": 7,
