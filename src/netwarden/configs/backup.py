@@ -367,7 +367,7 @@ def _record(
     db: Session, actor: Actor, report: BackupReport, repo: ConfigRepo, alert_after: int, why: str
 ) -> list[Event]:
     now = dt.datetime.now(dt.UTC)
-    ids = dict(db.execute(select(Device.name, Device.id)).tuples().all())
+    ids = {name: id_ for name, id_ in db.execute(select(Device.name, Device.id))}
     events: list[Event] = []
     for o in report.outcomes:
         device_id = ids.get(o.device)
@@ -446,5 +446,5 @@ def state_of(db: Session, device: str) -> ConfigBackup | None:
 
 
 def states(db: Session) -> list[tuple[Device, ConfigBackup | None]]:
-    rows = db.execute(select(Device, ConfigBackup).outerjoin(ConfigBackup).order_by(Device.name)).tuples().all()
+    rows = [(d, s) for d, s in db.execute(select(Device, ConfigBackup).outerjoin(ConfigBackup).order_by(Device.name))]
     return list(rows)

@@ -1,4 +1,4 @@
-"""In-process periodic jobs for ``netwarden serve``: scheduled discovery, monitoring, traps and alerting.
+"""In-process periodic jobs for ``netwarden serve``: discovery, monitoring, traps, alerting, config backups.
 
 Each job runs on the server's event loop, one run at a time, and stops with the server.
 """
@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
 
 from netwarden.access.schemas import SYSTEM
+from netwarden.alerts.events import Event
 from netwarden.context import Context
 
 log = logging.getLogger(__name__)
@@ -91,10 +92,20 @@ async def start_monitoring(ctx: Context, tasks: list[asyncio.Task[None]]) -> dic
         from netwarden.monitor.traps import start_from_settings
 
         parts["traps"] = await start_from_settings(ctx, pipeline)
+    events_to: Callable[[list[Event]], Awaitable[object]] = pipeline.ingest
+    if s.config_credentials:
+        from netwarden.configs.jobs import ConfigJobs
+
+        jobs = ConfigJobs(ctx, SYSTEM, pipeline.ingest)
+        parts["configs"] = jobs
+        tasks.append(asyncio.create_task(jobs.triggered()))
+        if s.config_backup_interval > 0:
+            tasks.append(asyncio.create_task(jobs.scheduled(s.config_backup_interval)))
+        events_to = jobs.sink(pipeline.ingest)  # a config-change message also queues a backup
     if s.syslog_enabled:
         from netwarden.security import network_events, syslog
 
-        parts["syslog"] = await syslog.start_from_settings(ctx, network_events.events_sink(ctx, pipeline.ingest))
+        parts["syslog"] = await syslog.start_from_settings(ctx, network_events.events_sink(ctx, events_to))
     if s.monitor_enabled:
         from netwarden.monitor.service import Monitor, loop
 

@@ -44,7 +44,10 @@ def render(plan: Plan, node: PlannedNode, log_file: Path, fast: bool = True) -> 
         f"hostname {node.name}",
         f"log file {log_file} informational",
         "log timestamp precision 3",
+        "log commands",  # configuration changes reach the log, and through it syslog
         "service integrated-vtysh-config",
+        *(["service password-encryption"] if node.hardening else []),
+        *node.frr_config,
         "!",
         f"ip prefix-list LAB-MGMT seq 5 permit {plan.mgmt_cidr} le 32",
         "route-map LAB-CONNECTED deny 10",

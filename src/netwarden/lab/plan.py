@@ -76,6 +76,8 @@ class PlannedNode(_Rec):
     http: bool = False
     dns: bool = False
     traffic: list[str] = []
+    hardening: bool = True
+    frr_config: list[str] = []
 
     @property
     def routes(self) -> bool:
@@ -211,6 +213,8 @@ def make_plan(topo: Topology, prefix: str = "nwlab", mgmt_cidr: ipaddress.IPv4Ne
             community=n.services.community,
             http=n.http,
             dns=n.dns,
+            hardening=n.hardening,
+            frr_config=list(n.frr_config),
         )
         for i, (name, n) in enumerate(topo.nodes.items())
     }

@@ -9,6 +9,7 @@ vtysh for that node: an interactive login gets the router CLI, and
 
 from __future__ import annotations
 
+import os
 import pwd
 import shutil
 from pathlib import Path
@@ -55,12 +56,19 @@ def remove_user(user: str) -> None:
         netns.run(["userdel", user], check=False)
 
 
-def _shell_wrapper(node: PlannedNode) -> str:
-    # The command an SSH client asked for arrives in SSH_ORIGINAL_COMMAND; run it in vtysh.
+NFT = "/usr/sbin/nft"
+NFT_LIST = "nft list ruleset"
+
+
+def _shell_wrapper(node: PlannedNode, nft: Path | None = None) -> str:
+    # The command an SSH client asked for arrives in SSH_ORIGINAL_COMMAND; run it in vtysh. A firewall
+    # also answers the one command that prints its rule set, as a Linux firewall's login would.
+    nft_case = f'  [ "$SSH_ORIGINAL_COMMAND" = "{NFT_LIST}" ] && exec {nft} list ruleset\n' if nft else ""
     return (
         "#!/bin/sh\n"
         'export HOME="${HOME:-/tmp}"\n'
         'if [ -n "$SSH_ORIGINAL_COMMAND" ]; then\n'
+        f"{nft_case}"
         f'  exec /usr/bin/vtysh -N {node.namespace} -c "$SSH_ORIGINAL_COMMAND"\n'
         "fi\n"
         f"exec /usr/bin/vtysh -N {node.namespace}\n"
@@ -103,7 +111,7 @@ def start(state: LabState, node: PlannedNode) -> Proc:
         netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", node.name, "-f", str(key)])
     if node.routes:
         wrapper = ndir / "vtysh-shell"
-        wrapper.write_text(_shell_wrapper(node))
+        wrapper.write_text(_shell_wrapper(node, _lister(state, node)))
         wrapper.chmod(0o755)
     conf = ndir / "sshd_config"
     conf.write_text(render(state, node))
@@ -117,6 +125,19 @@ def start(state: LabState, node: PlannedNode) -> Proc:
     pid = netns.read_pid(pidfile)
     assert pid is not None
     return Proc(node=node.name, name="sshd", pid=pid, pidfile=str(pidfile))
+
+
+def _lister(state: LabState, node: PlannedNode) -> Path | None:
+    """A copy of nft that may read the namespace's rule set (CAP_NET_ADMIN), runnable by the lab user only."""
+    if node.kind != "firewall" or not node.nftables or not Path(NFT).exists() or shutil.which("setcap") is None:
+        return None
+    copy = state.node_dir(node.name) / "nft"
+    shutil.copyfile(NFT, copy)
+    gid = pwd.getpwnam(state.ssh_user).pw_gid
+    os.chown(copy, 0, gid)
+    copy.chmod(0o750)
+    netns.run(["setcap", "cap_net_admin+ep", str(copy)])
+    return copy
 
 
 def ssh_argv(state: LabState, target: str, command: str, timeout: int = 5) -> list[str]:

@@ -90,6 +90,8 @@ class Node(_Model):
     http: bool = Field(default=False, description="serve HTTP (nginx)")
     dns: bool = Field(default=False, description="serve DNS for the lab's names (dnsmasq)")
     traffic: list[str] = Field(default=[], description="nodes this host sends light periodic traffic to")
+    hardening: bool = Field(default=True, description="routers: service password-encryption in frr.conf")
+    frr_config: list[str] = Field(default=[], description="extra frr.conf lines (e.g. a planted misconfiguration)")
 
     @model_validator(mode="after")
     def _kind_rules(self) -> Node:
@@ -97,6 +99,10 @@ class Node(_Model):
             raise ValueError(f"a {self.kind} cannot run OSPF or BGP (only routers and firewalls)")
         if self.nftables and self.kind != "firewall":
             raise ValueError("only a firewall node takes an nftables rule set")
+        if self.frr_config and self.kind not in ROUTING_KINDS:
+            raise ValueError("only routers and firewalls take frr_config lines")
+        if any("\n" in line for line in self.frr_config):
+            raise ValueError("frr_config: one config line per entry")
         if self.loopback and self.kind not in ROUTING_KINDS:
             raise ValueError("only routers and firewalls have a loopback address")
         for name in self.addresses:

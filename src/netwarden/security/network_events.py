@@ -180,6 +180,14 @@ RULES: tuple[Rule, ...] = (
         r"UI_COMMIT(?:_COMPLETED)?: User '(?P<user>[^']*)' requested '(?P<via>[^']*)' operation",
         "Junos System Log Explorer, mgd UI_COMMIT",
     ),
+    _rule(
+        "frr_log_commands",
+        "config",
+        ")# ",
+        r"\bvty\[\d+\]@\((?P<via>config[^)]*)\)# (?P<cmd>\S.*)",
+        "FRR with 'log commands': every daemon logs each vtysh command with its mode "
+        "('vty[10]@(config-if)# description uplink')",
+    ),
 )
 
 

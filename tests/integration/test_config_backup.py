@@ -1,0 +1,203 @@
+"""Config backup end to end against SSH devices that speak the real protocol (tests/support/fake_cli.py).
+
+Real Cisco IOS configurations (Batfish's example network) are served, backed up into the git
+repository of a real store (SQLite and PostgreSQL), changed, backed up again, and diffed; devices that
+drop the session, truncate or send binary keep their previous backup and nothing half-written lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from netwarden.alerts.models import Alert
+from netwarden.configs.backup import backup, repo_of, state_of
+from netwarden.context import Context
+from netwarden.errors import ConfigError, PermissionDenied
+from netwarden.inventory.credentials import add_credential
+from netwarden.inventory.devices import add_device, add_site
+from netwarden.inventory.schemas import CredentialIn, CredentialParams, DeviceIn, SiteIn
+from tests.conftest import ADMIN, OPERATOR, VIEWER
+from tests.support.fake_cli import FakeFleet, fake_ios
+from tests.support.shared_data import shared_data
+
+BATFISH = shared_data() / "batfish" / "networks" / "example" / "live" / "configs"
+SECRETS = (
+    "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0\n"
+    "username admin privilege 15 secret 5 $1$abcd$0123456789abcdefghij\n"
+    "snmp-server community n0t-public RO\n"
+    "! Last configuration change at 14:02:11 UTC Mon Nov 23 2026 by admin\n"
+)
+
+
+def _config(name: str) -> str:
+    text = (BATFISH / f"{name}.cfg").read_text()
+    head, sep, rest = text.partition("hostname ")
+    return head + SECRETS + sep + rest
+
+
+@pytest.fixture
+def fleet() -> Iterator[FakeFleet]:
+    if not BATFISH.is_dir():
+        pytest.fail(f"the Batfish corpus is missing: {BATFISH}")
+    with fake_ios({"as1border1": _config("as1border1"), "as2dept1": _config("as2dept1")}) as f:
+        yield f
+
+
+def _inventory(ctx: Context, fleet: FakeFleet, wrong_first: bool = False) -> list[str]:
+    creds = []
+    with ctx.db() as db:
+        add_site(db, ADMIN, SiteIn(name="lab"))
+        for address, device in fleet.devices.items():
+            add_device(db, ADMIN, DeviceIn(name=device.hostname, site="lab", platform="cisco_ios", mgmt_ip=address))
+        if wrong_first:
+            add_credential(
+                db,
+                ADMIN,
+                ctx.vault,
+                CredentialIn(
+                    name="wrong", kind="ssh", username=fleet.user, secret=SecretStr("nope"),
+                    params=CredentialParams(port=fleet.port),
+                ),
+            )  # fmt: skip
+            creds.append("wrong")
+        add_credential(
+            db,
+            ADMIN,
+            ctx.vault,
+            CredentialIn(
+                name="netops", kind="ssh", username=fleet.user, secret=SecretStr(fleet.password),
+                params=CredentialParams(port=fleet.port),
+            ),
+        )  # fmt: skip
+        creds.append("netops")
+        db.commit()
+    return creds
+
+
+def _run(ctx: Context, creds: list[str], devices: list[str] | None = None, who=OPERATOR, why="test"):  # type: ignore[no-untyped-def]
+    return asyncio.run(backup(ctx, who, devices, why=why, credentials=creds, timeout=20))
+
+
+def _git_log(repo: Path) -> list[str]:
+    out = subprocess.run(["git", "-C", str(repo), "log", "--format=%an|%s"], capture_output=True, text=True)
+    return out.stdout.splitlines()
+
+
+def test_backup_masks_commits_and_diffs_exactly(ctx: Context, fleet: FakeFleet) -> None:
+    creds = _inventory(ctx, fleet, wrong_first=True)
+    first = _run(ctx, creds, why="first look")
+    assert [o.ok for o in first.outcomes] == [True, True]
+    assert all(o.new and not o.changed for o in first.outcomes)
+    repo = repo_of(ctx)
+    stored = (repo.path / "as2dept1.cfg").read_text()
+    # The configuration is there from its first line to `end`, without the banner before it.
+    assert stored.startswith("!\nversion 15.2") and stored.rstrip().endswith("end")
+    assert "Building configuration" not in stored and "Current configuration" not in stored
+    # Secrets masked, volatile lines dropped.
+    assert "enable secret 5 <masked>" in stored
+    assert "username admin privilege 15 secret 5 <masked>" in stored
+    assert "snmp-server community <masked> RO" in stored
+    assert "n0t-public" not in stored and "hx5rVt7r" not in stored
+    assert "Last configuration change" not in stored
+    # The startup config is optional: this device has none.
+    assert first.outcomes[0].skipped.get("startup", "").startswith("startup: ")
+    assert _git_log(repo.path)[0] == "operator|Backup: first look"
+
+    # Nothing changed: no new commit, no change.
+    again = _run(ctx, creds)
+    assert again.revision is None and not any(o.changed for o in again.outcomes)
+
+    # Only a volatile line changes: still nothing.
+    dept = next(d for d in fleet.devices.values() if d.hostname == "as2dept1")
+    dept.config = dept.config.replace("14:02:11", "15:40:00")
+    assert _run(ctx, creds).revision is None
+
+    # A real change: the diff holds exactly the changed lines, and an info alert names the device.
+    dept.config = dept.config.replace(
+        "ip access-list extended RESTRICT_HOST_TRAFFIC_IN\n",
+        "ip access-list extended RESTRICT_HOST_TRAFFIC_IN\n permit tcp any any eq 443\n",
+    )
+    changed = _run(ctx, creds, why="after change")
+    assert changed.revision and [o.device for o in changed.outcomes if o.changed] == ["as2dept1"]
+    diff = repo.diff("as2dept1.cfg")
+    added = [ln for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    removed = [ln for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    assert added == ["+ permit tcp any any eq 443"] and removed == []
+    assert [r.message for r in repo.history("as2dept1.cfg")] == ["Backup: after change", "Backup: first look"]
+    assert repo.history("as1border1.cfg")[0].message == "Backup: first look"
+    with ctx.db() as db:
+        alerts = db.scalars(select(Alert).where(Alert.kind == "config_change")).all()
+        assert [(a.device, a.severity) for a in alerts] == [("as2dept1", "info")]
+        state = state_of(db, "as2dept1")
+        assert state is not None and state.revision == changed.revision and state.failures == 0
+
+
+@pytest.mark.parametrize("mode,reason", [("drop", None), ("cut", "truncated"), ("binary", "binary")])
+def test_bad_transfer_keeps_the_previous_backup(ctx: Context, fleet: FakeFleet, mode: str, reason: str) -> None:
+    creds = _inventory(ctx, fleet)
+    first = _run(ctx, creds)
+    repo = repo_of(ctx)
+    before = (repo.path / "as1border1.cfg").read_text()
+    commits = len(_git_log(repo.path))
+    border = next(d for d in fleet.devices.values() if d.hostname == "as1border1")
+    border.config = border.config.replace("hostname as1border1", "hostname as1border1\nbanner motd ^new^")
+    border.mode = mode
+    report = _run(ctx, creds, ["as1border1"])
+    [outcome] = report.outcomes
+    assert not outcome.ok and report.revision is None
+    if reason:
+        assert outcome.reason == reason
+    else:  # the connection dropped: whatever the transport says, it is a failure with a reason
+        assert outcome.reason in ("error", "timeout", "protocol") and outcome.detail
+    assert (repo.path / "as1border1.cfg").read_text() == before
+    assert len(_git_log(repo.path)) == commits
+    status = subprocess.run(["git", "-C", str(repo.path), "status", "--porcelain"], capture_output=True, text=True)
+    assert status.stdout == ""
+    with ctx.db() as db:
+        state = state_of(db, "as1border1")
+        assert state is not None and state.failures == 1 and state.revision == first.revision
+
+
+def test_repeated_failures_alert_once_and_success_clears(ctx: Context, fleet: FakeFleet) -> None:
+    creds = _inventory(ctx, fleet)
+    ctx.settings.config_backup_failures_alert = 2
+    border = next(d for d in fleet.devices.values() if d.hostname == "as1border1")
+    border.mode = "cut"
+    for _ in range(3):
+        _run(ctx, creds, ["as1border1"])
+    with ctx.db() as db:
+        alerts = db.scalars(select(Alert).where(Alert.kind == "backup_failed")).all()
+        assert len(alerts) == 1 and alerts[0].state == "open" and "truncated" in alerts[0].summary
+    border.mode = "normal"
+    assert _run(ctx, creds, ["as1border1"]).outcomes[0].ok
+    with ctx.db() as db:
+        alert = db.scalars(select(Alert).where(Alert.kind == "backup_failed")).one()
+        assert alert.state == "resolved"
+        state = state_of(db, "as1border1")
+        assert state is not None and state.failures == 0
+
+
+def test_refusals(ctx: Context, fleet: FakeFleet) -> None:
+    creds = _inventory(ctx, fleet)
+    with pytest.raises(PermissionDenied):
+        _run(ctx, creds, who=VIEWER)
+    ctx.settings.config_credentials = []
+    with pytest.raises(ConfigError, match="no SSH credential"):
+        asyncio.run(backup(ctx, ADMIN, None))
+    # Wrong password only: every device fails with auth_failed, nothing is written.
+    with ctx.db() as db:
+        add_credential(
+            db, ADMIN, ctx.vault,
+            CredentialIn(name="bad", kind="ssh", username=fleet.user, secret=SecretStr("x"),
+                         params=CredentialParams(port=fleet.port)),
+        )  # fmt: skip
+        db.commit()
+    report = _run(ctx, ["bad"])
+    assert {o.reason for o in report.outcomes} == {"auth_failed"} and report.revision is None
