@@ -93,10 +93,8 @@ async def _session(device: FakeDevice, process: asyncssh.SSHServerProcess[str]) 
                     await process.stdout.drain()
                     process.channel.get_connection().abort()  # the session drops mid-transfer
                     return
-                if device.mode == "binary":
-                    out = "\x00\x01\x02\x7fELF" * 200 + "\n"
-                else:
-                    out = half.rsplit("\n", 1)[0] + "\n"
+                binary = "\x00\x01\x02\x7fELF" * 200 + "\n"
+                out = binary if device.mode == "binary" else half.rsplit("\n", 1)[0] + "\n"
             process.stdout.write(out.replace("\n", "\r\n") + prompt)
     except (asyncssh.BreakReceived, asyncssh.ConnectionLost):
         pass

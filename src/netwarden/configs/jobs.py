@@ -10,6 +10,7 @@ devices whose configuration changed are checked for compliance.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -121,10 +122,8 @@ class ConfigJobs:
                     min(last + self.debounce, first + self.max_wait) for first, last in self._pending.values()
                 )
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, nearest - now))
-                except TimeoutError:
-                    pass
                 continue
             for d in due:
                 self._pending.pop(d, None)
