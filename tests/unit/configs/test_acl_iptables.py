@@ -170,13 +170,16 @@ COMMIT
     parsed = parse(text)
     inp = parsed.acl("filter/INPUT")
     reasons = {u.line: u.reason for u in parsed.unparsed}
-    assert set(reasons) == {5, 6}
+    assert set(reasons) == {3, 4, 5, 6}
+    assert "an interface no rule names" in reasons[3]
     assert "--limit" in reasons[5] and "--syn" in reasons[6]
     # default slice: an interface no rule names, so -i lo never matches and ! -i eth0 always does
     assert inp.rules[0].matches == ()
     assert verdict(inp, Packet(src="192.0.2.1", dst="192.0.2.2", proto=17)) == "permit"
     # the lo slice
-    lo = parse(text, iif="lo").acl("filter/INPUT")
+    lo_parsed = parse(text, iif="lo")
+    assert "interface 'lo'" in lo_parsed.unparsed[0].reason
+    lo = lo_parsed.acl("filter/INPUT")
     assert verdict(lo, _tcp("127.0.0.1", 22)) == "permit"
     eth0 = parse(text, iif="eth0").acl("filter/INPUT")
     assert verdict(eth0, Packet(src="192.0.2.1", dst="192.0.2.2", proto=17)) == "deny"

@@ -496,6 +496,9 @@ def _rule(number: int, line: str, tokens: list[str], ctx: _Context) -> ChainRule
             wanted = ctx.iif if tok in ("-i", "--in-interface") else ctx.oif
             if interface_matches(arg(), wanted) == negate:
                 conditions.append([])
+            slice_name = f"interface {wanted!r}" if wanted else "an interface no rule names"
+            reason = f"{tok} is not in the ACL model: the rule set is analysed for {slice_name}"
+            ctx.unparsed.append(Unparsed(number, line, reason))
             i += 2
         elif tok in ("-m", "--match"):
             i += 2  # a module only introduces its options, handled one by one
