@@ -422,6 +422,12 @@ def parse(text: str, *, source: str = "", **options: Any) -> ParsedFilters:
     them), ``target`` (only this platform's filters), ``today`` (the date for ``expiration::``),
     ``definitions`` (an already loaded :class:`Definitions`, instead of ``defs``).
     """
+    groups, unparsed = policy_filters(text, source=source, **options)
+    return ParsedFilters(tuple(acl for group in groups for acl in group), unparsed)
+
+
+def policy_filters(text: str, *, source: str = "", **options: Any) -> tuple[list[list[Acl]], tuple[Unparsed, ...]]:
+    """Like :func:`parse`, with the ACLs grouped by the header (the filter) they come from."""
     src = Path(source) if source else None
     given = options.get("definitions")
     if isinstance(given, Definitions):
@@ -439,21 +445,23 @@ def parse(text: str, *, source: str = "", **options: Any) -> ParsedFilters:
     blocks = _blocks(lines, line_of)
     ctx = _Ctx(defs, [], options.get("today") or datetime.date.today())
     only = options.get("target")
-    acls: list[Acl] = []
+    groups: list[list[Acl]] = []
     header: _Block | None = None
     terms: list[_Block] = []
     for block in [*blocks, None]:
         if block is None or block.kind == "header":
             if header is not None:
+                group: list[Acl] = []
                 for target in _targets(header, ctx.unparsed):
                     if only is None or target.platform == only:
-                        acls.extend(_lower(target, terms, ctx))
+                        group.extend(_lower(target, terms, ctx))
+                groups.append(group)
             header, terms = block, []
         elif header is None:
             raise AclSyntaxError(block.line, f"term {block.name} before any header")
         else:
             terms.append(block)
-    return ParsedFilters(tuple(acls), tuple(sorted(ctx.unparsed, key=lambda u: u.line)))
+    return groups, tuple(sorted(ctx.unparsed, key=lambda u: u.line))
 
 
 def _find_up(src: Path | None, name: str) -> Path | None:
