@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import shlex
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,6 +31,7 @@ from netwarden.configs.acl.model import (
     ICMP_TYPES,
     ICMPV6_TYPES,
     V4_ANY,
+    V4_BASE,
     V6_ANY,
     Acl,
     AclSyntaxError,
@@ -372,10 +373,7 @@ def _looks_ipv6(text: str) -> bool:
 
 
 def _statement(table: _Table, number: int, line: str, ctx: _Context) -> None:
-    try:
-        tokens = shlex.split(line)
-    except ValueError as exc:
-        raise AclSyntaxError(number, f"unbalanced quotes ({exc})") from None
+    tokens = _split(line, number)
     command = tokens[0]
     if command in ("-N", "--new-chain") and len(tokens) == 2:
         table.chain(tokens[1])
@@ -538,6 +536,36 @@ def _rule(number: int, line: str, tokens: list[str], ctx: _Context) -> ChainRule
     return ChainRule(number, line, conjoin(conditions), verdict, target)
 
 
+_WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
+
+
+def _split(line: str, number: int) -> list[str]:
+    """Shell-like words: iptables-save quotes only comments and log prefixes."""
+    if '"' not in line:
+        return line.split()
+    if len(re.findall(r'(?<!\\)"', line)) % 2:
+        raise AclSyntaxError(number, "unbalanced quotes")
+    return [quoted.replace('\\"', '"') if quoted or not word else word for quoted, word in _WORD.findall(line)]
+
+
+_DOTTED = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?$")
+
+
+def fast_prefix(text: str, line: int) -> Ranges:
+    """An IPv4 ``a.b.c.d[/len]`` without the ipaddress module (the common case); anything else through
+    :func:`~netwarden.configs.acl.model.prefix_ranges`."""
+    m = _DOTTED.match(text)
+    if m is not None:
+        octets = [int(g) for g in m.groups()[:4]]
+        length = int(m.group(5)) if m.group(5) is not None else 32
+        if max(octets) <= 255 and length <= 32:
+            value = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
+            size = 1 << (32 - length)
+            lo = V4_BASE + (value & ~(size - 1))
+            return ((lo, lo + size - 1),)
+    return prefix_ranges(text, line=line)
+
+
 def _maybe_not(ranges: Ranges, negate: bool, any_addr: Ranges) -> Ranges:
     if not negate:
         return ranges
@@ -566,7 +594,7 @@ def _address(item: str, number: int) -> Ranges:
         except ValueError:
             raise AclSyntaxError(number, f"invalid address {item!r}") from None
         return prefix_ranges(str(net), line=number)
-    return prefix_ranges(item, line=number)
+    return fast_prefix(item, number)
 
 
 def _proto(token: str, number: int) -> int:

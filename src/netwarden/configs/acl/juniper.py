@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from netwarden.configs.acl.iptables import Partial, conjoin
+from netwarden.configs.acl.iptables import Partial, conjoin, fast_prefix
 from netwarden.configs.acl.model import (
     ICMP_TYPES,
     ICMPV6_TYPES,
@@ -37,7 +37,6 @@ from netwarden.configs.acl.model import (
     complement,
     ipv4_wildcard_ranges,
     normalize,
-    prefix_ranges,
     protocol_number,
 )
 from netwarden.configs.acl.space import ranges_intersect, ranges_subtract
@@ -452,7 +451,7 @@ def _address(text: str, line: int) -> tuple[Ranges, int]:
         value = int.from_bytes(bytes(parts), "big")
         mvalue = int.from_bytes(bytes(mparts), "big")
         return ipv4_wildcard_ranges(value, ~mvalue & 0xFFFFFFFF, line=line), bin(mvalue).count("1")
-    ranges = prefix_ranges(text, line=line)
+    ranges = fast_prefix(text, line)
     if mask:
         return ranges, int(mask)
     return ranges, 128 if ":" in address else 32

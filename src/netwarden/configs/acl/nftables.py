@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netwarden.configs.acl.iptables import V6_ONLY, ChainRule, Partial, Verdict, conjoin, flatten_chain
+from netwarden.configs.acl.iptables import V6_ONLY, ChainRule, Partial, Verdict, conjoin, fast_prefix, flatten_chain
 from netwarden.configs.acl.model import (
     CT_STATES,
     PORTS,
@@ -37,7 +37,6 @@ from netwarden.configs.acl.model import (
     address_int,
     complement,
     normalize,
-    prefix_ranges,
 )
 from netwarden.configs.acl.space import ranges_intersect
 
@@ -762,7 +761,7 @@ def _addresses(r: _Rule, values: list[list[Item]], v6: bool) -> Ranges:
                 raise r.error(f"empty address range {text!r}")
             out.append((lo, hi))
         else:
-            out.extend(prefix_ranges(text, line=r.stmt.line))
+            out.extend(fast_prefix(text, r.stmt.line))
     ranges = normalize(out)
     family_space = V6_ONLY if v6 and r.chain.family != "ip6" else V4_ANY if not v6 else ((0, (1 << 128) - 1),)
     return ranges_intersect(ranges, family_space)
@@ -800,6 +799,9 @@ def _numbers(r: _Rule, values: list[list[Item]], maximum: int, names: dict[str, 
 
     for value in values:
         text = _scalar(value, r)
+        if text.isdigit():
+            out.append((one(text),) * 2)
+            continue
         for op, make in (
             ("<=", lambda n: (0, n)),
             (">=", lambda n: (n, maximum)),
