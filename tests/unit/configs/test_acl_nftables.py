@@ -78,6 +78,7 @@ LISTING = """table inet filter { # handle 1
 \t\tip6 nexthdr icmpv6 icmpv6 type { echo-request, nd-neighbor-solicit } accept # handle 10
 \t\ticmp type echo-request limit rate 5/second accept # handle 11
 \t\ttcp flags & (fin|syn) == (fin|syn) drop # handle 12
+\t\tip saddr 203.0.113.0/24 counter name "blocked" reject with icmp type host-unreachable # handle 13
 \t}
 
 \tchain ssh { # handle 2
@@ -102,7 +103,7 @@ def test_listing_sets_vmap_jump_return() -> None:
     # the vmap is three rules on line 16; its jump is inlined with the return
     assert verdict(acl, _tcp("10.1.1.1", "10.9.9.9", 22)) == "permit"
     rule = query(acl, _tcp("10.1.1.1", "10.9.9.9", 22))
-    assert rule is not None and rule.text == "counter accept" and rule.line == 24
+    assert rule is not None and rule.text == "counter accept" and rule.line == 25
     assert verdict(acl, _tcp("8.8.8.8", "10.9.9.9", 22)) == "deny"  # returned from ssh, then the policy
     assert query(acl, _tcp("8.8.8.8", "10.9.9.9", 80)) is not None
     assert verdict(acl, _tcp("8.8.8.8", "10.9.9.9", 23)) == "deny"
@@ -115,6 +116,8 @@ def test_listing_sets_vmap_jump_return() -> None:
     assert verdict(acl, v6_ping) == "permit"
     # ip6 expressions do not match IPv4 packets even with an ICMPv6 header
     assert verdict(acl, Packet(src="8.8.8.8", dst="10.9.9.9", proto=58, icmp_type=128)) == "deny"
+    rejected = query(acl, _tcp("203.0.113.9", "10.9.9.9", 9999))
+    assert rejected is not None and rejected.action == "deny" and rejected.line == 20
     nat = parsed.acl("ip nat/prerouting")
     assert verdict(nat, _tcp("8.8.8.8", "10.9.9.9", 8080)) == "permit"
 

@@ -453,7 +453,8 @@ def _rule(stmt: Stmt, chain: _Chain, ctx: _Ctx) -> list[ChainRule]:
             verdict = _VERDICTS[word]
         elif word == "reject":
             verdict = "drop"
-            _skip_words(r, {"with"}, 2)
+            if r.next() == "with":  # reject with icmp type host-unreachable / with tcp reset
+                _skip_rest_args(r)
         elif word in ("jump", "goto"):
             verdict, target = ("jump" if word == "jump" else "goto"), r.word()
         elif word in _NAT:
@@ -463,7 +464,7 @@ def _rule(stmt: Stmt, chain: _Chain, ctx: _Ctx) -> list[ChainRule]:
             r.report("queue hands the verdict to user space: not analysed")
             _skip_rest_args(r)
         elif word == "counter":
-            _skip_words(r, {"packets", "bytes"}, 2)
+            _skip_words(r, {"packets", "bytes", "name"}, 2)
         elif word == "log":
             _skip_words(r, {"prefix", "level", "group", "snaplen", "queue-threshold", "flags"}, 2)
         elif word == "comment":
