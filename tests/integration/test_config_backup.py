@@ -201,3 +201,38 @@ def test_refusals(ctx: Context, fleet: FakeFleet) -> None:
         db.commit()
     report = _run(ctx, ["bad"])
     assert {o.reason for o in report.outcomes} == {"auth_failed"} and report.revision is None
+
+
+def test_compliance_runs_on_the_backups_and_keeps_history(ctx: Context, fleet: FakeFleet) -> None:
+    from netwarden.configs.compliance import latest, run_check, score_history
+
+    creds = _inventory(ctx, fleet)
+    dept = next(d for d in fleet.devices.values() if d.hostname == "as2dept1")
+    dept.config = dept.config.replace("snmp-server community n0t-public RO", "snmp-server community public RO")
+    _run(ctx, creds)
+    first = {d.device: d for d in run_check(ctx, OPERATOR)}
+    assert set(first) == {"as1border1", "as2dept1"}
+    by_rule = {r.rule: r for r in first["as2dept1"].results}
+    # The default community survives masking (it is no secret) and is flagged, with its line as evidence.
+    community = by_rule["ios-snmp-community"]
+    assert community.status == "fail" and community.evidence
+    assert any("snmp-server community public" in e["text"] for e in community.evidence)
+    assert by_rule["ios-snmp-community"].remediation
+    assert first["as1border1"].results_by("ios-snmp-community").status == "pass"  # masked, not a default
+    # No "transport input ssh" on the vty lines of Batfish's configs.
+    assert by_rule["ios-vty-ssh-only"].status == "fail"
+
+    # Fix the community, back up, check again: the score goes up and both runs are kept.
+    dept.config = dept.config.replace("snmp-server community public RO", "snmp-server community s3cr3t RO")
+    _run(ctx, creds, ["as2dept1"])
+    second = run_check(ctx, OPERATOR, ["as2dept1"])[0]
+    assert second.results_by("ios-snmp-community").status == "pass"
+    assert second.score is not None and first["as2dept1"].score is not None
+    assert second.score > first["as2dept1"].score
+    with ctx.db() as db:
+        [stored] = latest(db, VIEWER, "as2dept1")
+        assert stored.score == second.score and stored.revision == second.revision
+        runs = score_history(db, VIEWER, "as2dept1")
+        assert [r["score"] for r in runs] == [second.score, first["as2dept1"].score]
+    with pytest.raises(PermissionDenied):
+        run_check(ctx, VIEWER)

@@ -9,6 +9,7 @@ from netwarden import __version__
 from netwarden.api import (
     alerts,
     audit,
+    configs,
     devices,
     discovery,
     interfaces,
@@ -40,6 +41,7 @@ ROUTERS = [
     discovery,
     metrics,
     alerts,
+    configs,
     users,
     audit,
 ]

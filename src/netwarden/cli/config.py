@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, open_ctx, print_json, table
 from netwarden.context import Context
+
+if TYPE_CHECKING:
+    from netwarden.configs.compliance import DeviceCompliance
 from netwarden.errors import InvalidInput, NotFound
 
 app = typer.Typer(help="Configurations: backup into git, history, diff, compliance.", no_args_is_help=True)
@@ -170,4 +173,131 @@ def diff(
         print_json({"device": device, "file": name, "old": old, "new": new, "diff": text,
                     "added": added, "removed": removed})  # fmt: skip
         return
+    sys.stdout.write(text)
+
+
+@app.command("check")
+def check(
+    devices: Annotated[list[str] | None, typer.Argument(help="Devices (default: every backed-up device).")] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option("--policy", "-p", help="Policy file or directory (repeatable); replaces the configured set."),
+    ] = None,
+    default_pack: Annotated[
+        bool, typer.Option("--default-pack/--no-default-pack", help="With --policy: also the shipped pack.")
+    ] = False,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Check this config file instead of stored backups (not stored).")
+    ] = None,
+    platform: Annotated[str | None, typer.Option("--platform", help="With --file: its platform/syntax.")] = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="Keep the results (stored backups).")] = True,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Check configurations against compliance policies (default: the shipped pack + config_policies).
+
+    Exit status 1 when any rule fails. JSON: a list of {"device", "score", "passed", "failed",
+    "applicable", "results": [{"policy", "rule", "severity", "status", "message", "evidence", "remediation"}]}.
+    """
+    from netwarden.configs import compliance
+    from netwarden.configs.policy import DEFAULT_POLICY
+
+    policies: list[Path] | None = None
+    if policy:
+        policies = ([DEFAULT_POLICY] if default_pack else []) + list(policy)
+    if file is not None:
+        summaries = [_check_file(file, platform, policies)]
+    else:
+        ctx = open_ctx(data_dir)
+        summaries = compliance.run_check(ctx, actor(), devices or None, policies=policies, store=store)
+
+    def human() -> None:
+        rows = [s.public(with_results=False) for s in summaries]
+        table(rows, ["device", "score", "passed", "failed", "applicable"], "compliance")
+        failed = [
+            {"device": s.device, "rule": f"{r.policy}/{r.rule}", "severity": r.severity, "message": r.message}
+            for s in summaries
+            for r in s.results
+            if r.status == "fail"
+        ]
+        if failed:
+            table(failed, ["device", "rule", "severity", "message"], "failed rules")
+
+    emit([s.public() for s in summaries], json_out, human)
+    if any(s.failed for s in summaries):
+        raise typer.Exit(1)
+
+
+def _check_file(path: Path, platform: str | None, policies: list[Path] | None) -> DeviceCompliance:
+    import datetime as dt
+
+    from netwarden.configs import policy as pol
+    from netwarden.configs.compliance import DeviceCompliance, RuleOut
+    from netwarden.configs.render import DeviceFacts
+
+    if not platform:
+        raise InvalidInput("--file needs --platform (cisco_ios, arista_eos, juniper_junos, frr, nftables...)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from exc
+    loaded = pol.load_policies(policies) if policies is not None else pol.default_policies()
+    from netwarden.configs.tree import parse
+
+    tree = parse(data, platform)
+    facts = DeviceFacts(name=path.stem or "device", platform=platform)
+    out = DeviceCompliance(facts.name, dt.datetime.now(dt.UTC), "")
+    for r in pol.check(tree, facts, loaded):
+        evidence: list[object] = [{"file": path.name, "line": e.line, "text": e.text} for e in r.evidence]
+        out.results.append(RuleOut(r.policy, r.rule, r.severity, r.status, r.message, evidence, r.remediation))
+        out.passed += r.status == "pass"
+        out.failed += r.status == "fail"
+    return out
+
+
+@app.command("render")
+def render(
+    device: Annotated[str, typer.Argument(help="Device name.")],
+    template_dir: Annotated[
+        list[Path] | None, typer.Option("--template-dir", help="Template directory searched first (repeatable).")
+    ] = None,
+    diff_running: Annotated[
+        bool, typer.Option("--diff", help="Show the diff from the intended to the stored running config.")
+    ] = False,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Render a device's intended configuration from the inventory (<platform>/<role>.j2 templates).
+
+    With --diff, exit status 1 when the running configuration differs from the intended one.
+    """
+    from sqlalchemy import select
+
+    from netwarden.configs.backup import repo_of
+    from netwarden.configs.compliance import device_facts
+    from netwarden.configs.render import diff as config_diff
+    from netwarden.configs.render import render_config
+    from netwarden.inventory.models import Device
+
+    ctx = open_ctx(data_dir)
+    with ctx.db() as db:
+        row = db.scalar(select(Device).where(Device.name == device))
+        if row is None:
+            raise NotFound(f"no device {device!r} in the inventory")
+        facts = device_facts(row)
+    dirs = list(template_dir or []) + ([ctx.settings.config_templates_dir] if ctx.settings.config_templates_dir else [])
+    rendered = render_config(facts, dirs)
+    if not diff_running:
+        emit({"device": device, "template": rendered.template, "text": rendered.text}, json_out,
+             lambda: _write(rendered.text))  # fmt: skip
+        return
+    running = repo_of(ctx).show(_file(device, facts.platform, "running"))
+    text = config_diff(rendered.text, running, facts.platform)
+    emit({"device": device, "template": rendered.template, "diff": text, "same": not text}, json_out,
+         lambda: _write(text or "the running configuration matches the intended one\n"))  # fmt: skip
+    if text:
+        raise typer.Exit(1)
+
+
+def _write(text: str) -> None:
     sys.stdout.write(text)

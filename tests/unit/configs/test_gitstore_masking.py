@@ -75,6 +75,7 @@ def test_ios_masking_keeps_the_shape_and_drops_volatile_lines() -> None:
             "enable secret 9 $9$abc$def",
             "username ops privilege 15 password 7 0822455D0A16",
             "snmp-server community private RW",
+            "snmp-server community s3cr3t RO",
             "tacacs-server key 7 1234ABCD",
             "ntp clock-period 17179869",
             "interface Gi0/1",
@@ -90,7 +91,8 @@ def test_ios_masking_keeps_the_shape_and_drops_volatile_lines() -> None:
     assert out == [
         "enable secret 9 <masked>",
         "username ops privilege 15 password 7 <masked>",
-        "snmp-server community <masked> RW",
+        "snmp-server community private RW",  # a well-known default is no secret: compliance must see it
+        "snmp-server community <masked> RO",
         "tacacs-server key 7 <masked>",
         "interface Gi0/1",
         " ip ospf message-digest-key 1 md5 7 <masked>",
@@ -102,7 +104,7 @@ def test_ios_masking_keeps_the_shape_and_drops_volatile_lines() -> None:
     ]
     # Secrets kept when told so; volatile lines still go.
     kept = mask(text, rules_for("cisco_ios", secrets=False))
-    assert "snmp-server community private RW" in kept and "Last configuration change" not in kept
+    assert "snmp-server community s3cr3t RO" in kept and "Last configuration change" not in kept
 
 
 def test_junos_frr_and_extra_rules() -> None:
