@@ -119,3 +119,43 @@ def test_a_config_change_in_syslog_triggers_the_backup(lab: Any, store: Context)
     assert syslog_changes and {e.device for e in syslog_changes} == {"r5"}
     backup_changes = [e for e in events if e.kind == "config_change" and e.source == "backup"]
     assert [e.device for e in backup_changes] == ["r5"] and "NWLAB-CHANGE" in backup_changes[0].raw
+
+
+def test_the_firewall_rule_set_from_the_backup_names_its_shadowed_rule(lab: Any, store: Context) -> None:
+    from netwarden.configs.acl import registry
+    from netwarden.configs.acl.analyze import analyze, query
+    from netwarden.configs.acl.model import Packet
+
+    asyncio.run(backup(store, OPERATOR, ["fw1"], why="firewall"))
+    text = repo_of(store).show("fw1.nft")
+    parsed = registry.parse(text, "nftables", source="fw1.nft")
+    assert not parsed.unparsed, parsed.unparsed
+    [forward] = [a for a in parsed.acls if a.name.endswith("/forward")]
+    findings = {f.rule.index: f for f in analyze(forward)}
+    dead = [f for f in findings.values() if f.status == "unreachable"]
+    assert [f.rule.text for f in dead] == [
+        next(line.strip() for line in text.splitlines() if "tcp dport 80 counter" in line)
+    ]
+    [shadow] = dead[0].shadowed_by
+    assert "tcp dport { 22, 80 } accept" in findings[shadow].rule.text and dead[0].different_action
+    srv1 = str(lab.node("srv1").primary)
+    telnet = query(forward, Packet(src="10.1.20.3", dst=srv1, proto=6, sport=40000, dport=23))
+    assert telnet is not None and telnet.action == "deny" and "dport 23" in telnet.text
+    https = query(forward, Packet(src="10.1.20.3", dst=srv1, proto=6, sport=40000, dport=8443))
+    assert https is None and forward.default_action == "permit"  # falls through to the chain's policy accept
+
+
+def test_the_default_pack_flags_the_planted_violations_and_passes_the_rest(lab: Any, store: Context) -> None:
+    from netwarden.configs.compliance import run_check
+
+    report = asyncio.run(backup(store, OPERATOR, why="compliance"))
+    assert all(o.ok for o in report.outcomes)
+    results = run_check(store, OPERATOR)
+    failed = sorted((d.device, r.rule) for d in results for r in d.results if r.status == "fail")
+    assert failed == [
+        ("fw1", "nft-default-drop"),  # the forward chain's policy is accept, and it ends in a port-range drop
+        ("r3", "frr-no-cleartext-password"),  # planted: password zebra, no encryption service
+        ("r3", "frr-password-encryption"),
+    ]
+    passed = {d.device for d in results if d.passed}
+    assert {n.name for n in lab.nodes if n.kind in ("router", "firewall")} <= passed
