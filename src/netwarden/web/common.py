@@ -46,7 +46,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("map", "Map", "/map", blurb="The topology map of sites, devices and links, coloured by state."),
     NavItem("monitoring", "Monitoring", "/monitoring", False, blurb="Polling, interface graphs, SLA probes."),
     NavItem("alerts", "Alerts", "/alerts"),
-    NavItem("configs", "Configs", "/configs", False, blurb="Config backups, diffs, compliance and ACL analysis."),
+    NavItem("configs", "Configs", "/configs"),
     NavItem("security", "Security", "/security", False, blurb="Syslog events, detections, captures and scans."),
     NavItem("incidents", "Incidents", "/incidents", False, blurb="Tickets, timelines and post-incident reports."),
     NavItem("ipam", "IPAM", "/ipam"),
