@@ -24,6 +24,7 @@ from netwarden.access import service as access
 from netwarden.access.models import AuditEntry
 from netwarden.access.schemas import SYSTEM, Role, UserIn
 from netwarden.api.app import create_app
+from netwarden.configs import compliance
 from netwarden.configs.backup import repo_of
 from netwarden.configs.models import ComplianceResult, ConfigBackup
 from netwarden.context import Context
@@ -32,6 +33,7 @@ from netwarden.inventory.devices import add_device, add_site
 from netwarden.inventory.models import Device
 from netwarden.inventory.schemas import CredentialIn, CredentialParams, DeviceIn, SiteIn
 from netwarden.web.configs import diff_view
+from tests.conftest import OPERATOR
 from tests.support.fake_cli import fake_ios
 from tests.support.shared_data import shared_data
 from tests.web.support import PASSWORDS, csrf_of, login
@@ -140,7 +142,7 @@ def seed_configs(ctx: Context) -> ConfigData:
                     "ntp": "pass",
                     "aaa": "pass",
                     "syslog": "pass",
-                    "banner": "n/a",
+                    "banner": "not_applicable",
                 },
             ),
         ]
@@ -432,7 +434,7 @@ def test_a_device_compliance_page_shows_rules_evidence_remediation_history(
             ("ntp", "pass"),
             ("aaa", "pass"),
             ("syslog", "pass"),
-            ("banner", "n/a"),
+            ("banner", "not_applicable"),
         ]
     )
     failing = re.search(r'data-status="fail"[^>]*>(.*?)</tr>', page.text, re.S)
@@ -479,3 +481,34 @@ def test_side_by_side_rows_rebuild_both_texts_exactly(ctx: Context) -> None:
     assert unified_old == list(range(1, len(text) + 1))
     cut = diff_view(repo.diff("x.cfg", a, b, context=10**7), max_rows=50)
     assert cut.truncated and len(cut.side) == 50
+
+
+def test_a_real_check_shows_on_the_pages_with_evidence_linked_to_its_line(ctx: Context, client: TestClient) -> None:
+    """The policy engine's default pack checks the stored configurations; the pages show what it stored."""
+    checked = {d.device: d for d in compliance.run_check(ctx, OPERATOR, ["edge1", "fw1"])}
+    _as(client, "viewer")
+    overview = client.get("/compliance").text
+    scores = dict(re.findall(r'<tr data-device="([^"]+)" data-score="([^"]*)">', overview))
+    assert scores == {name: str(d.score) for name, d in checked.items()}
+    failing_rules = {r.rule for d in checked.values() for r in d.results if r.status == "fail"}
+    assert set(re.findall(r'<tr data-rule="([^"]+)" data-count="\d+">', overview)) == failing_rules
+
+    page = client.get("/compliance/edge1")
+    assert page.status_code == 200
+    shown = re.findall(r'<tr data-rule="([^"]+)" data-status="([^"]+)"', page.text)
+    assert sorted(shown) == sorted((r.rule, r.status) for r in checked["edge1"].results)
+    revision = checked["edge1"].revision
+    # Every evidence line that names a stored file links to that line of the checked revision, in its part.
+    parts = {"edge1.cfg": "running", "edge1.startup.cfg": "startup"}
+    evidence = [e for r in checked["edge1"].results for e in r.evidence if isinstance(e, dict) and "file" in e]
+    assert evidence, "the default pack found no evidence line on a Batfish IOS config"
+    for e in evidence:
+        part = parts[e["file"]]
+        query = f"part={part}&amp;rev={revision}" if part != "running" else f"rev={revision}"
+        assert f'href="/configs/edge1?{query}#L{e["line"]}"' in page.text
+        text = client.get("/configs/edge1", params={"rev": revision, **({"part": part} if part != "running" else {})})
+        line = re.search(rf'<tr id="L{e["line"]}">.*?<td class="code">(.*?)</td>', text.text, re.S)
+        assert line and html.unescape(line.group(1)).strip() == e["text"].strip()
+    remedies = {r.remediation for r in checked["edge1"].results if r.status == "fail" and r.remediation}
+    shown_remedies = {html.unescape(m) for m in re.findall(r'<pre class="remediation">(.*?)</pre>', page.text, re.S)}
+    assert remedies and shown_remedies == remedies

@@ -503,6 +503,27 @@ def compliance_page(request: Request, actor: PageActor) -> Response:
     )
 
 
+def _evidence_ref(device: str, platform: str, revision: str) -> Callable[[Any], tuple[str, str] | None]:
+    """For an evidence item naming a stored file and a line: the part's name and a link to that line of the
+    checked revision's text (None for any other item)."""
+    try:
+        spec = get_platform(platform)
+        parts = {backups.file_name(device, s): s.name for s in spec.config.sources} if spec.config else {}
+    except NetwardenError:
+        parts = {}
+
+    def ref(item: Any) -> tuple[str, str] | None:
+        if not isinstance(item, dict) or not isinstance(item.get("line"), int) or not revision:
+            return None
+        part = parts.get(str(item.get("file", "")))
+        if part is None:
+            return None
+        query = urlencode({**({"part": part} if part != "running" else {}), "rev": revision})
+        return part, f"/configs/{quote(device, safe='')}?{query}#L{item['line']}"
+
+    return ref
+
+
 @router.get("/compliance/{device:path}")
 def compliance_device(request: Request, actor: PageActor, device: str) -> Response:
     """One device's latest verdict rule by rule (evidence lines, remediation) and its score history."""
@@ -512,7 +533,11 @@ def compliance_device(request: Request, actor: PageActor, device: str) -> Respon
         history = compliance.score_history(db, actor, facts.name)
     latest = found[0] if found else None
     order = {"fail": 0, "error": 1}
-    results = sorted(latest.results, key=lambda r: order.get(r.status, 2)) if latest else []
+    results = (
+        sorted(latest.results, key=lambda r: (order.get(r.status, 2), SEVERITY_RANK.get(r.severity, 9)))
+        if latest
+        else []
+    )
     return render(
         request,
         "compliance_device.html",
@@ -520,6 +545,7 @@ def compliance_device(request: Request, actor: PageActor, device: str) -> Respon
         latest=latest,
         results=results,
         history=history,
+        evidence_ref=_evidence_ref(facts.name, facts.platform, latest.revision if latest else ""),
         active="configs",
         short=SHORT,
         title=f"{facts.name} · compliance",
