@@ -236,3 +236,22 @@ def test_compliance_runs_on_the_backups_and_keeps_history(ctx: Context, fleet: F
         assert [r["score"] for r in runs] == [second.score, first["as2dept1"].score]
     with pytest.raises(PermissionDenied):
         run_check(ctx, VIEWER)
+
+
+def test_odd_names_and_platforms_without_backup_do_not_stop_a_run(ctx: Context, fleet: FakeFleet) -> None:
+    creds = _inventory(ctx, fleet)
+    with ctx.db() as db:
+        add_device(db, ADMIN, DeviceIn(name="edge/fw:1", site="lab", platform="nftables", mgmt_ip="127.0.0.9"))
+        db.commit()
+    report = _run(ctx, creds)  # every device: the nftables one has no SSH backup description and is left out
+    assert sorted(o.device for o in report.outcomes) == ["as1border1", "as2dept1"] and report.revision
+    named = _run(ctx, creds, ["edge/fw:1"])
+    assert [(o.device, o.reason) for o in named.outcomes] == [("edge/fw:1", "unsupported")]
+    from netwarden.collect.platforms import get_platform
+    from netwarden.configs.backup import file_name
+
+    running = get_platform("cisco_ios").config.sources[0]  # type: ignore[union-attr]
+    assert file_name("core/sw:1", running) == "core%2Fsw%3A1.cfg"
+    repo = repo_of(ctx)
+    assert repo.commit({file_name("core/sw:1", running): "hostname x\n"}, author="t", message="odd name")
+    assert repo.show("core%2Fsw%3A1.cfg") == "hostname x\n"

@@ -29,9 +29,9 @@ from netwarden.access import audit
 from netwarden.access.schemas import Actor, Role
 from netwarden.access.service import require
 from netwarden.alerts.events import Event
-from netwarden.collect.platforms import ConfigSource, PlatformSpec, get_platform
+from netwarden.collect.platforms import ConfigSource, PlatformSpec, get_platform, platforms
 from netwarden.collect.ssh import SessionOutput, failed_commands, run_session
-from netwarden.configs.gitstore import ConfigRepo, check_file_name
+from netwarden.configs.gitstore import ConfigRepo, check_file_name, safe_name
 from netwarden.configs.masking import mask, rules_for
 from netwarden.configs.models import ConfigBackup
 from netwarden.context import Context
@@ -112,9 +112,10 @@ class _Invalid(Exception):
 
 def file_name(device: str, source: ConfigSource) -> str:
     """The repository file of one part of a device's configuration."""
+    name = safe_name(device)
     if source.file:
-        return check_file_name(source.file.format(device=device))
-    return check_file_name(f"{device}.cfg" if source.name == "running" else f"{device}.{source.name}.cfg")
+        return check_file_name(source.file.format(device=name))
+    return check_file_name(f"{name}.cfg" if source.name == "running" else f"{name}.{source.name}.cfg")
 
 
 def device_files(device: str, platform: str) -> list[str]:
@@ -244,8 +245,8 @@ def targets(db: Session, names: Sequence[str] | None = None) -> tuple[list[Backu
             if names:
                 skipped.append(Outcome(d.name, False, reason="no_address", detail="the device has no management IP"))
             continue
-        spec = get_platform(d.platform)
-        if spec.config is None:
+        spec = platforms().get(d.platform)
+        if spec is None or spec.config is None:
             if names:
                 detail = f"platform {d.platform} has no config backup description"
                 skipped.append(Outcome(d.name, False, reason="unsupported", detail=detail))

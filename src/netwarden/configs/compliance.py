@@ -227,8 +227,8 @@ def check_device(repo: ConfigRepo, device: Device, state: ConfigBackup, loaded: 
     results: list[RuleOut] = []
     for source in spec.config.sources if spec.config else []:
         name = file_name(device.name, source)
-        if name not in (state.files or []):
-            continue
+        if name not in (state.files or []) or source.name == "startup":
+            continue  # the startup config is what the device boots with: not what it runs, not scored twice
         parsed = tree.parse(repo.show(name), source.syntax or device.platform)
         for r in pol.check(parsed, facts, loaded):
             evidence = [{"file": name, "line": e.line, "text": e.text} for e in r.evidence]

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 GIT_TIMEOUT = 120.0
 _REV = re.compile(r"^[0-9A-Za-z_.~^/@{}-]{1,100}$")
-_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,200}$")
+_FILE = re.compile(r"^[A-Za-z0-9_%][A-Za-z0-9_.@+%-]{0,250}$")
 _COMMITTER = ("netwarden", "netwarden@localhost")
 
 
@@ -56,6 +56,11 @@ def check_file_name(name: str) -> str:
     if not _FILE.fullmatch(name):
         raise InvalidInput(f"not a usable file name in the config repository: {name!r}")
     return name
+
+
+def safe_name(device: str) -> str:
+    """A device name as a file name: characters a path cannot hold (``/``, ``:``...) as ``%XX``."""
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "_.@+-") else f"%{ord(ch):02X}" for ch in device)
 
 
 def check_rev(rev: str) -> str:
