@@ -68,7 +68,7 @@ def read_indent(lines: list[str], syntax: Syntax, tree: ConfigTree, bad: set[int
     stack_idx: list[int] = [-1]
     seen_statement = False
     end_line = 0
-    last_line, last_text = 0, ""
+    last_line = 0
     k = 0
     it = enumerate(lines, 1)
     for i, raw in it:
@@ -81,7 +81,7 @@ def read_indent(lines: list[str], syntax: Syntax, tree: ConfigTree, bad: set[int
         stripped = s.lstrip()
         if (stripped[0] in comment_first) if comment_first else stripped.startswith(comments):
             continue
-        last_line, last_text = i, s
+        last_line = i
         if end_line:
             tree.report(i, s, f"text after '{end_marker}' (line {end_line})")
             continue
@@ -136,7 +136,7 @@ def read_indent(lines: list[str], syntax: Syntax, tree: ConfigTree, bad: set[int
         k += 1
     for idx in stack_idx[1:]:
         ends[idx] = k
-    _finish(tree, syntax, end_line, last_line, last_text)
+    _finish(tree, syntax, end_line, last_line, lines[last_line - 1].rstrip() if last_line else "")
 
 
 def _read_multiline(
