@@ -153,14 +153,13 @@ def test_truncated_config_gets_a_failing_completeness_result():
 
 @pytest.mark.skipif(not FRR.is_dir(), reason="FRR corpus not found")
 def test_default_pack_on_frr_topotest_configs():
-    # The topotest files configure interfaces and OSPF only: no banner, no log target, no password
+    # The topotest files configure interfaces and OSPF only: no log target, no password
     # encryption, and no password lines at all.
     for path in sorted(FRR.glob("*/*/*.conf")):
         got = statuses(check(parse(path.read_text(), "frr"), facts(path.parent.name, "frr"), default_policies()))
         assert got == {
             "frr-no-cleartext-password": "pass",
             "frr-password-encryption": "fail",
-            "frr-banner": "fail",
             "frr-logging": "fail",
         }, path
 
@@ -191,7 +190,6 @@ def test_frr_cleartext_and_encrypted_passwords():
     assert weak.status == "fail"
     assert [(e.line, e.text) for e in weak.evidence] == [(8, "password zebra"), (9, "enable password s3cret")]
     assert results["frr-logging"].status == "pass"
-    assert results["frr-banner"].status == "fail"
     encrypted = FRR_RUNNING.replace("password zebra", "password 8 Cb/yfFsI.abgg").replace(
         "enable password s3cret", "enable password 8 7vBmQq2kYAgA2\nservice password-encryption"
     )

@@ -41,12 +41,10 @@ def test_shipped_frr_template_renders_the_base_config():
         "log file /var/log/frr/r1.log informational",
         "log syslog informational",
         "service password-encryption",
-        "service integrated-vtysh-config",
-        "banner motd line Authorised access only. r1 (hq) is monitored.",
     ]
-    plain = render_config(DeviceFacts(name="r9", platform="frr", vars={"banner": "Keep out", "log_level": "debugging"}))
+    plain = render_config(DeviceFacts(name="r9", platform="frr", vars={"log_level": "debugging"}))
     assert "log file" not in plain.text
-    assert "log syslog debugging\n" in plain.text and "banner motd line Keep out\n" in plain.text
+    assert "log syslog debugging\n" in plain.text and "banner" not in plain.text
 
 
 @pytest.mark.skipif(VTYSH is None, reason="FRR's vtysh is not installed")
@@ -192,8 +190,7 @@ def test_frr_template_against_a_running_config():
     running = (
         "Building configuration...\n\nCurrent configuration:\n!\nfrr version 8.4.4\nfrr defaults traditional\n"
         "hostname r1\nlog file /var/log/frr/r1.log informational\nlog syslog informational\n"
-        "service password-encryption\nservice integrated-vtysh-config\n"
-        "banner motd line Authorised access only. r1 (hq) is monitored.\n!\nend\n"
+        "service password-encryption\n!\nend\n"
     )
     # "frr version" is volatile for FRR; "end" is only in the running copy.
     assert [line for line in diff(intended, running, "frr").splitlines() if line[:1] in "+-"][2:] == ["+end"]
