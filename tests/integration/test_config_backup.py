@@ -255,3 +255,56 @@ def test_odd_names_and_platforms_without_backup_do_not_stop_a_run(ctx: Context, 
     repo = repo_of(ctx)
     assert repo.commit({file_name("core/sw:1", running): "hostname x\n"}, author="t", message="odd name")
     assert repo.show("core%2Fsw%3A1.cfg") == "hostname x\n"
+
+
+def test_the_config_commands(
+    tmp_path: Path, fleet: FakeFleet, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from netwarden.cli.main import main
+
+    data = tmp_path / "cli"
+    assert main(["init", "--data-dir", str(data), "--json"]) == 0
+    monkeypatch.setenv("NETWARDEN_DATA_DIR", str(data))
+    ctx = Context.open()
+    _inventory(ctx, fleet)
+    capsys.readouterr()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = run("config", "backup", "--credential", "netops", "--why", "cli test", "--json")
+    body = json.loads(out)
+    assert code == 0 and body["backed_up"] == 2 and body["failed"] == [] and len(body["revision"]) == 40
+    dept = next(d for d in fleet.devices.values() if d.hostname == "as2dept1")
+    dept.config = dept.config.replace("hostname as2dept1", "hostname as2dept1\nip domain-name lab.example")
+    code, out, _ = run("config", "backup", "as2dept1", "-c", "netops", "--json")
+    assert code == 0 and json.loads(out)["changed"] == ["as2dept1"]
+    code, out, _ = run("config", "diff", "as2dept1", "--json")
+    diff = json.loads(out)
+    assert code == 0 and diff["added"] == ["ip domain-name lab.example"] and diff["removed"] == []
+    code, out, _ = run("config", "history", "as2dept1", "--json")
+    revs = json.loads(out)
+    assert [r["message"] for r in revs] == ["Backup: on demand", "Backup: cli test"]
+    code, out, _ = run("config", "show", "as2dept1", revs[1]["rev"])
+    assert code == 0 and "ip domain-name" not in out and "hostname as2dept1" in out
+    code, out, _ = run("config", "check", "as2dept1", "--json")
+    [checked] = json.loads(out)
+    assert code == 1 and checked["failed"] > 0 and {"device", "score", "results"} <= set(checked)
+    # Bad input: one line, exit 1, nothing changed.
+    for args, needle in (
+        (("config", "diff", "as2dept1", "nope"), "no revision 'nope'"),
+        (("config", "diff", "ghost"), "no device 'ghost'"),
+        (("config", "show", "as2dept1", "--part", "bogus"), "no config part 'bogus'"),
+        (("config", "check", "--file", str(tmp_path / "missing.cfg"), "--platform", "cisco_ios"), "cannot read"),
+        (("config", "backup", "as2dept1"), "no SSH credential"),
+    ):
+        code, out, err = run(*args)
+        assert code == 1 and err.startswith("error: ") and needle in err and err.count("\n") == 1, (args, err)
+    garbage = tmp_path / "garbage.cfg"
+    garbage.write_bytes(b"\x00\x01\x02binary\xff" * 100)
+    code, _, err = run("config", "check", "--file", str(garbage), "--platform", "cisco_ios")
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1

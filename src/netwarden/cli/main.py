@@ -79,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="netwarden", standalone_mode=False)
+        # Without standalone mode click returns the code of a typer.Exit instead of raising it.
+        code = command.main(args=argv, prog_name="netwarden", standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except NetwardenError as exc:
         sys.stderr.write(f"error: {_one_line(str(exc))}\n")
         return 1
