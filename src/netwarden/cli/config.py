@@ -137,12 +137,17 @@ def show(
     rev: Annotated[str, typer.Argument(help="Revision (default: the latest).")] = "HEAD",
     part: Part = "running",
     data_dir: DataDir = None,
+    json_out: JsonOut = False,
 ) -> None:
-    """Print a device's stored configuration (at a revision)."""
+    """Print a device's stored configuration (at a revision). JSON: {"device", "file", "rev", "text"}."""
     from netwarden.configs.backup import repo_of
 
     ctx, platform = _device_platform(data_dir, device)
-    sys.stdout.write(repo_of(ctx).show(_file(device, platform, part), rev))
+    repo = repo_of(ctx)
+    name = _file(device, platform, part)
+    full = repo.resolve(rev)
+    text = repo.show(name, full)
+    emit({"device": device, "file": name, "rev": full, "text": text}, json_out, lambda: _write(text))
 
 
 @app.command("diff")

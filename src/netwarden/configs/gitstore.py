@@ -199,6 +199,8 @@ class ConfigRepo:
 
     def resolve(self, rev: str) -> str:
         check_rev(rev)
+        if not self.exists():
+            raise NotFound("no configuration is stored yet: run 'netwarden config backup' first")
         done = self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
         if done.returncode != 0:
             raise NotFound(f"no revision {rev!r} in the config repository")
