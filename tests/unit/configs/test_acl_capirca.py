@@ -11,8 +11,18 @@ import pytest
 from netwarden.configs.acl import registry
 from netwarden.configs.acl.analyze import analyze, compare, query, verdict
 from netwarden.configs.acl.capirca import parse, policy_filters
-from netwarden.configs.acl.iptables import V6_ONLY
-from netwarden.configs.acl.model import PORTS, V4_ANY, Acl, AclSyntaxError, Match, Packet, ParsedFilters, Ranges, Rule
+from netwarden.configs.acl.model import (
+    PORTS,
+    V4_ANY,
+    V6_ONLY,
+    Acl,
+    AclSyntaxError,
+    Match,
+    Packet,
+    ParsedFilters,
+    Ranges,
+    Rule,
+)
 from netwarden.configs.acl.space import Space
 from netwarden.errors import InvalidInput
 from tests.support.shared_data import shared_data

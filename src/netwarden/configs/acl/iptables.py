@@ -54,9 +54,6 @@ Partial = dict[str, Ranges]
 
 Verdict = Literal["accept", "drop", "return", "jump", "goto", "continue"]
 
-V6_ONLY: Ranges = complement(V4_ANY, FIELD_MAX["src"])
-"""Addresses outside the IPv4-mapped block: what ``ip6`` selects in a dual-stack (``inet``) table."""
-
 MAX_CHAIN_DEPTH = 32
 
 

@@ -23,12 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netwarden.configs.acl.iptables import V6_ONLY, ChainRule, Partial, Verdict, conjoin, fast_prefix, flatten_chain
+from netwarden.configs.acl.iptables import ChainRule, Partial, Verdict, conjoin, fast_prefix, flatten_chain
 from netwarden.configs.acl.model import (
     CT_STATES,
     PORTS,
     PROTOCOLS,
     V4_ANY,
+    V6_ONLY,
     Acl,
     AclSyntaxError,
     ParsedFilters,
