@@ -33,6 +33,11 @@ if [ "$(id -u)" = 0 ]; then
         export NETWARDEN_TRAPS_COMMUNITIES="[\"$COMMUNITY\"]"
         # ... and their syslog (FRR adjacency changes, sshd, ...) to port 5514.
         export NETWARDEN_SYSLOG_ENABLED=true NETWARDEN_SYSLOG_HOST="$HOST_END" NETWARDEN_SYSLOG_PORT=5514
+        # Config backups over the lab's SSH login: one now (so the Configs page has history), then daily,
+        # and after each config change the routers log (FRR 'log commands'), with a compliance check.
+        export NETWARDEN_CONFIG_CREDENTIALS='["lab-ssh"]'
+        "$NW" config backup --why "demo start" > /dev/null || echo "warning: some config backups failed: see 'netwarden config status'" >&2
+        "$NW" config check > /dev/null || true  # the lab has planted violations: a failing rule is expected
         # srv1's web server and DNS as service checks.
         SRV1="$("$NW" device show srv1 --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["mgmt_ip"])')" || SRV1=""
         if [ -n "$SRV1" ]; then
