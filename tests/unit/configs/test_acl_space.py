@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netwarden.configs.acl.analyze import analyze, compare, query, verdict
+from netwarden.configs.acl.analyze import analyze, compare, permitted, query, verdict
 from netwarden.configs.acl.model import (
     V4_ANY,
     V4_BASE,
@@ -28,6 +28,7 @@ from netwarden.configs.acl.space import (
     ranges_overlap,
     ranges_subset,
     ranges_subtract,
+    uncovered_point,
 )
 
 MAXIMA = (7, 5, 3)  # three fields: 8 x 6 x 4 = 192 points
@@ -42,7 +43,7 @@ def _values(ranges: tuple[tuple[int, int], ...]) -> set[int]:
     return {v for lo, hi in ranges for v in range(lo, hi + 1)}
 
 
-subsets15 = st.sets(st.integers(0, 15))
+subsets40 = st.sets(st.integers(0, 40))  # up to 21 ranges: the binary-search paths too
 
 
 @st.composite
@@ -61,14 +62,14 @@ def _box_points(box: Box) -> set[tuple[int, ...]]:
     return set(itertools.product(*(sorted(_values(f)) for f in box)))
 
 
-@given(subsets15, subsets15)
+@given(subsets40, subsets40)
 def test_range_operations_match_sets(a: set[int], b: set[int]) -> None:
     ra, rb = _ranges_of(a), _ranges_of(b)
     assert _values(ranges_intersect(ra, rb)) == a & b
     assert _values(ranges_subtract(ra, rb)) == a - b
     assert ranges_overlap(ra, rb) == bool(a & b)
     assert ranges_subset(ra, rb) == (a <= b)
-    assert _values(complement(ra, 15)) == set(range(16)) - a
+    assert _values(complement(ra, 40)) == set(range(41)) - a
     # results stay normalised: sorted, non-overlapping, non-adjacent
     for r in (ranges_intersect(ra, rb), ranges_subtract(ra, rb)):
         assert list(r) == sorted(r)
@@ -205,6 +206,7 @@ def test_query_and_compare_match_brute_force(a: Acl, b: Acl) -> None:
         hit = query(a, p)
         assert (hit.index if hit else None) == expected_index
         assert verdict(a, p) == expected_action
+        assert permitted(a).contains(p.point()) == (expected_action == "permit")
     differs = [p for p in PACKETS if verdict(a, p) != verdict(b, p)]
     witness = compare(a, b)
     if differs:
@@ -212,3 +214,14 @@ def test_query_and_compare_match_brute_force(a: Acl, b: Acl) -> None:
     if witness is not None:
         assert verdict(a, witness) != verdict(b, witness)
     assert compare(a, a) is None
+
+
+@settings(max_examples=300)
+@given(spaces, spaces)
+def test_uncovered_point_is_exact(a: Space, b: Space) -> None:
+    point = uncovered_point(a.boxes, b.boxes)
+    left = _points(a) - _points(b)
+    if left:
+        assert point in left
+    else:
+        assert point is None

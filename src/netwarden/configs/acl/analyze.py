@@ -17,12 +17,14 @@ Statuses (one per rule, first that applies):
     None of the above.
 
 Speed: every match box is indexed per field with prefix/suffix bitsets (Python ints), so the rules
-that intersect a rule on every field come out of a few big-int ANDs instead of a pairwise scan; only
-those candidates enter the exact subtraction.
+that meet a rule on every field come out of a few big-int ANDs instead of a pairwise scan; only those
+enter the exact covering check (:func:`~netwarden.configs.acl.space.uncovered_point`), which looks for
+one uncovered packet depth-first rather than building whole differences.
 """
 
 from __future__ import annotations
 
+import random
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,12 +37,11 @@ from netwarden.configs.acl.space import (
     Space,
     box_intersect,
     box_overlap,
-    box_size,
-    boxes_subtract,
     boxes_subtract_all,
     disjoint,
     full_box,
     match_box,
+    uncovered_point,
 )
 
 Status = Literal["ok", "unreachable", "redundant", "conflict"]
@@ -100,6 +101,7 @@ class _Index:
     owner: list[int]  # box -> rule position (0-based)
     first_box: list[int]  # rule position -> its first box number (boxes are numbered in rule order)
     fields: list[tuple[int, _FieldIndex]] = field(default_factory=list)
+    simple: list[bool] = field(default_factory=list)  # box -> every field a single range
 
     @classmethod
     def build(cls, rules: Sequence[Rule]) -> _Index:
@@ -115,6 +117,7 @@ class _Index:
                     owner.append(pos)
         first_box.append(len(boxes))
         index = cls(boxes, owner, first_box)
+        index.simple = [_simple(b) for b in boxes]
         full = full_box(HEADER_MAX)
         for f in range(len(HEADER_MAX)):
             if all(b[f] == full[f] for b in boxes):
@@ -143,67 +146,97 @@ def _bits(value: int) -> Iterator[int]:
         value ^= low
 
 
-def _overlapping_rules(index: _Index, pos: int, boxes: Sequence[Box], *, earlier: bool) -> list[int]:
-    """Positions of rules before (or after) ``pos`` whose match space meets ``boxes``, in rule order."""
+def _meeting(index: _Index, boxes: Sequence[Box], mask: int) -> list[int]:
+    """Positions (sorted) of the rules among the boxes in ``mask`` that may meet ``boxes``: every rule that
+    does, plus possibly some whose multi-range fields only meet on their hull (callers that report the
+    rules check with :func:`_meets`; covering checks filter blockers themselves)."""
     bits = 0
     for box in boxes:
         bits |= index.candidates(box)
-    if earlier:
-        bits &= (1 << index.first_box[pos]) - 1
-    else:
-        bits &= ~((1 << index.first_box[pos + 1]) - 1)
+    bits &= mask
     found: list[int] = []
-    seen: set[int] = set()
-    for e in _bits(bits):
+    last = -1
+    for e in _bits(bits):  # ascending box numbers: owners come in rule order
         owner = index.owner[e]
-        if owner in seen:
-            continue
-        if any(box_overlap(index.boxes[e], b) for b in boxes):
-            seen.add(owner)
+        if owner != last:
             found.append(owner)
-    found.sort()
+            last = owner
     return found
 
 
-def _covers(pieces: list[Box], rules: Sequence[int], index: _Index) -> bool:
-    rest = pieces
-    for pos in rules:
-        rest = boxes_subtract_all(rest, index.rule_boxes(pos))
-        if not rest:
-            return True
-    return not rest
+def _meets(index: _Index, pos: int, boxes: Sequence[Box], simple: bool) -> bool:
+    """Exact: does rule ``pos`` meet ``boxes``? ``simple``: ``boxes`` is one box of single ranges, and then
+    a rule :func:`_meeting` found with one such box too needs no check (the index was exact)."""
+    first = index.first_box[pos]
+    if simple and index.first_box[pos + 1] == first + 1 and index.simple[first]:
+        return True
+    return any(box_overlap(a, b) for a in index.rule_boxes(pos) for b in boxes)
 
 
-def _minimal_cover(pieces: list[Box], candidates: Sequence[int], index: _Index) -> list[int]:
-    """A small set of candidate rules covering ``pieces``: one rule when one suffices, else greedy by
-    covered volume, then pruned so no chosen rule can be dropped."""
+def _probes(box: Box, seed: int, count: int = 6) -> Iterator[tuple[int, ...]]:
+    """A few points of ``box``: its lowest and highest corners, its middle, then seeded random points."""
+    yield tuple(f[0][0] for f in box)
+    yield tuple(f[-1][1] for f in box)
+    yield tuple((f[0][0] + f[0][1]) // 2 for f in box)
+    rng = random.Random(seed)
+    for _ in range(count - 3):
+        point = []
+        for f in box:
+            lo, hi = f[rng.randrange(len(f))]
+            point.append(rng.randint(lo, hi))
+        yield tuple(point)
+
+
+def _simple(box: Box) -> bool:
+    return all(len(ranges) == 1 for ranges in box)
+
+
+def _first_containing(index: _Index, point: tuple[int, ...], mask: int) -> int | None:
+    """The first rule (position) among the boxes in ``mask`` that matches ``point``."""
+    bits = index.candidates(tuple(((v, v),) for v in point)) & mask
+    for e in _bits(bits):
+        box = index.boxes[e]
+        if all(any(lo <= v <= hi for lo, hi in ranges) for v, ranges in zip(point, box, strict=True)):
+            return index.owner[e]
+    return None
+
+
+def _earlier_mask(index: _Index, pos: int) -> int:
+    return (1 << index.first_box[pos]) - 1
+
+
+def _later_mask(index: _Index, pos: int) -> int:
+    return ((1 << len(index.boxes)) - 1) & ~((1 << index.first_box[pos + 1]) - 1)
+
+
+def _all_mask(index: _Index) -> int:
+    return (1 << len(index.boxes)) - 1
+
+
+def _boxes_of(index: _Index, positions: Sequence[int]) -> list[Box]:
+    return [b for pos in positions for b in index.rule_boxes(pos)]
+
+
+def _pairwise(a: Sequence[Box], b: Sequence[Box]) -> list[Box]:
+    out: list[Box] = []
+    for x in a:
+        for y in b:
+            both = box_intersect(x, y)
+            if both is not None:
+                out.append(both)
+    return out
+
+
+def _minimal_cover(own: list[Box], candidates: Sequence[int], index: _Index) -> list[int]:
+    """Earlier rules covering ``own``: the first rule that covers it alone when there is one, else all the
+    candidates pruned (latest first) until none can be dropped."""
     for pos in candidates:
-        rule_boxes = index.rule_boxes(pos)
-        if not boxes_subtract_all(pieces, rule_boxes):
+        if uncovered_point(own, index.rule_boxes(pos)) is None:
             return [pos]
-    uncovered = disjoint(pieces)
-    chosen: list[int] = []
-    pool = list(candidates)
-    while uncovered and pool:
-        best, best_volume = -1, 0
-        for pos in pool:
-            volume = 0
-            for b in index.rule_boxes(pos):
-                for u in uncovered:
-                    both = box_intersect(u, b)
-                    if both is not None:
-                        volume += box_size(both)
-            if volume > best_volume:
-                best, best_volume = pos, volume
-        if best < 0:
-            break
-        chosen.append(best)
-        pool.remove(best)
-        uncovered = boxes_subtract_all(uncovered, index.rule_boxes(best))
-    chosen.sort()
-    for pos in list(reversed(chosen)):
+    chosen = list(candidates)
+    for pos in reversed(candidates):
         others = [c for c in chosen if c != pos]
-        if others and _covers(pieces, others, index):
+        if others and uncovered_point(own, _boxes_of(index, others)) is None:
             chosen = others
     return chosen
 
@@ -218,15 +251,17 @@ def analyze(acl: Acl) -> list[Finding]:
         if not own:
             findings.append(Finding(rule, "unreachable"))
             continue
-        earlier = _overlapping_rules(index, pos, own, earlier=True)
-        reach = disjoint(own)
-        for other in earlier:
-            for b in index.rule_boxes(other):
-                reach = boxes_subtract(reach, b)
-            if not reach:
-                break
-        if not reach:
-            cover = _minimal_cover(disjoint(own), earlier, index)
+        earlier_mask = _earlier_mask(index, pos)
+        earlier = _meeting(index, own, earlier_mask)
+        earlier_boxes = _boxes_of(index, earlier)
+        # a cheap probe usually proves the rule reachable; the exact covering check decides otherwise
+        reaching = next(
+            (p for box in own for p in _probes(box, pos) if _first_containing(index, p, earlier_mask) is None), None
+        )
+        if reaching is None:
+            reaching = uncovered_point(own, earlier_boxes)
+        if reaching is None:
+            cover = _minimal_cover(own, earlier, index)
             findings.append(
                 Finding(
                     rule,
@@ -236,34 +271,54 @@ def analyze(acl: Acl) -> list[Finding]:
                 )
             )
             continue
-        later = _redundant_with(index, rules, pos, reach, acl.default_action)
+        later = _redundant_with(index, rules, pos, own, earlier_boxes, reaching, acl.default_action)
         if later is not None:
             findings.append(Finding(rule, "redundant", covered_by_later=tuple(rules[c].index for c in later)))
             continue
-        overlaps = tuple(rules[c].index for c in earlier if rules[c].action != rule.action)
+        simple = len(own) == 1 and index.simple[index.first_box[pos]]
+        overlaps = tuple(
+            rules[c].index for c in earlier if rules[c].action != rule.action and _meets(index, c, own, simple)
+        )
         findings.append(Finding(rule, "conflict", overlaps=overlaps) if overlaps else Finding(rule, "ok"))
     return findings
 
 
 def _redundant_with(
-    index: _Index, rules: Sequence[Rule], pos: int, reach: list[Box], default: Action
+    index: _Index,
+    rules: Sequence[Rule],
+    pos: int,
+    own: list[Box],
+    earlier_boxes: list[Box],
+    reaching: tuple[int, ...],
+    default: Action,
 ) -> list[int] | None:
-    """The later rules that would give every packet of ``reach`` the same action as rule ``pos``, or None
-    when removing the rule would change some packet's verdict."""
+    """The later rules that would decide rule ``pos``'s packets were it removed, when they (and the default
+    action) all give the same action; None when removing the rule would change some packet's verdict.
+
+    A packet reaching rule ``pos`` goes, once the rule is removed, to the first later rule j matching it:
+    such packets exist exactly when ``own & M_j`` is not covered by the earlier rules and the rules
+    between ``pos`` and j. The default action gets those covered by no other rule at all. ``reaching`` (a
+    packet known to reach the rule) settles most rules at once: if the rules after it give that packet
+    another action, the rule is not redundant.
+    """
     action = rules[pos].action
-    rest = reach
+    mask = _later_mask(index, pos)
+    then = _first_containing(index, reaching, mask)
+    if (default if then is None else rules[then].action) != action:
+        return None
+    later = _meeting(index, own, mask)
+    if default != action and uncovered_point(own, earlier_boxes + _boxes_of(index, later)) is not None:
+        return None
     deciding: list[int] = []
-    for other in _overlapping_rules(index, pos, reach, earlier=False):
-        other_boxes = index.rule_boxes(other)
-        if not any(box_overlap(r, b) for r in rest for b in other_boxes):
+    checks = [j for j in later if rules[j].action != action] + [j for j in later if rules[j].action == action]
+    for j in checks:
+        between = _boxes_of(index, [k for k in later if k < j])
+        if uncovered_point(_pairwise(own, index.rule_boxes(j)), earlier_boxes + between) is None:
             continue
-        if rules[other].action != action:
+        if rules[j].action != action:
             return None
-        deciding.append(other)
-        rest = boxes_subtract_all(rest, other_boxes)
-        if not rest:
-            return deciding
-    return deciding if default == action else None
+        deciding.append(j)
+    return sorted(deciding)
 
 
 def query(acl: Acl, packet: Packet) -> Rule | None:
@@ -294,7 +349,7 @@ def permitted(acl: Acl) -> Space:
         if not own:
             continue
         reach = disjoint(own)
-        for other in _overlapping_rules(index, pos, own, earlier=True):
+        for other in _meeting(index, own, _earlier_mask(index, pos)):
             reach = boxes_subtract_all(reach, index.rule_boxes(other))
             if not reach:
                 break
@@ -305,10 +360,40 @@ def permitted(acl: Acl) -> Space:
 
 
 def compare(a: Acl, b: Acl) -> Packet | None:
-    """None when ``a`` and ``b`` permit exactly the same packets, else a packet they treat differently."""
-    pa, pb = permitted(a), permitted(b)
-    for diff in (pa.subtract(pb), pb.subtract(pa)):
-        point = diff.witness()
-        if point is not None:
-            return Packet.from_point(point)
+    """None when ``a`` and ``b`` permit exactly the same packets, else a packet they treat differently.
+
+    A packet's verdicts differ exactly when it reaches rule i of ``a`` and rule j of ``b`` (or a default)
+    with different actions: a point of ``M_i & M_j`` outside every rule before i in ``a`` and before j in
+    ``b``. Only pairs of rules that meet are tried (index), each with an exact covering check.
+    """
+    ia, ib = _Index.build(a.rules), _Index.build(b.rules)
+    found = _first_difference(a, ia, b, ib, defaults=True)
+    if found is None:
+        found = _first_difference(b, ib, a, ia, defaults=False)
+    if found is None and a.default_action != b.default_action:
+        found = uncovered_point([full_box(HEADER_MAX)], ia.boxes + ib.boxes)
+    return None if found is None else Packet.from_point(found)
+
+
+def _first_difference(a: Acl, ia: _Index, b: Acl, ib: _Index, *, defaults: bool) -> tuple[int, ...] | None:
+    """A point decided by a rule of ``a`` that ``b`` decides otherwise (with ``defaults``: also by a rule of
+    ``b``; without, only ``b``'s default action is checked, the pairs having been tried already)."""
+    for pos, rule in enumerate(a.rules):
+        own = ia.rule_boxes(pos)
+        if not own:
+            continue
+        earlier = _boxes_of(ia, _meeting(ia, own, _earlier_mask(ia, pos)))
+        in_b = _meeting(ib, own, _all_mask(ib))
+        if defaults:
+            for j in in_b:
+                if b.rules[j].action == rule.action:
+                    continue
+                before = _boxes_of(ib, [k for k in in_b if k < j])
+                point = uncovered_point(_pairwise(own, ib.rule_boxes(j)), earlier + before)
+                if point is not None:
+                    return point
+        if b.default_action != rule.action:
+            point = uncovered_point(own, earlier + _boxes_of(ib, in_b))
+            if point is not None:
+                return point
     return None

@@ -14,6 +14,7 @@ fields of :data:`~netwarden.configs.acl.model.FIELDS`.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,10 @@ Box = tuple[Ranges, ...]
 """One range union per field, each non-empty."""
 
 HEADER_MAX: tuple[int, ...] = tuple(FIELD_MAX[f] for f in FIELDS)
+
+
+def _range_hi(r: tuple[int, int]) -> int:
+    return r[1]
 
 
 # --- range unions ------------------------------------------------------------------------------------
@@ -50,8 +55,15 @@ def ranges_intersect(a: Ranges, b: Ranges) -> Ranges:
 
 def ranges_overlap(a: Ranges, b: Ranges) -> bool:
     """Whether two normalised range unions share a value."""
-    if len(a) == 1 and len(b) == 1:
-        return a[0][0] <= b[0][1] and b[0][0] <= a[0][1]
+    if len(b) == 1:
+        if len(a) == 1:
+            return a[0][0] <= b[0][1] and b[0][0] <= a[0][1]
+        if len(a) > 8:  # long unions (hosts cut out of a block): binary search
+            lo, hi = b[0]
+            i = bisect_left(a, lo, key=_range_hi)
+            return i < len(a) and a[i][0] <= hi
+    elif len(a) == 1 and len(b) > 8:
+        return ranges_overlap(b, a)
     i = j = 0
     while i < len(a) and j < len(b):
         if a[i][0] <= b[j][1] and b[j][0] <= a[i][1]:
@@ -90,6 +102,10 @@ def ranges_subset(a: Ranges, b: Ranges) -> bool:
         return True
     if len(b) == 1:
         return b[0][0] <= a[0][0] and a[-1][1] <= b[0][1]
+    if len(a) == 1 and len(b) > 8:
+        lo, hi = a[0]
+        i = bisect_left(b, lo, key=_range_hi)
+        return i < len(b) and b[i][0] <= lo and hi <= b[i][1]
     return not ranges_subtract(a, b)
 
 
@@ -101,8 +117,13 @@ def ranges_size(a: Ranges) -> int:
 
 
 def box_overlap(a: Box, b: Box) -> bool:
-    for fa, fb in zip(a, b, strict=True):  # noqa: SIM110 (hot loop: a plain for is faster than all())
-        if fa is not fb and not ranges_overlap(fa, fb):
+    for fa, fb in zip(a, b, strict=True):
+        if fa is fb:
+            continue
+        if len(fa) == 1 and len(fb) == 1:
+            if fa[0][1] < fb[0][0] or fb[0][1] < fa[0][0]:
+                return False
+        elif not ranges_overlap(fa, fb):
             return False
     return True
 
@@ -270,3 +291,70 @@ class Space:
     def size(self) -> int:
         """The number of points (exact; disjoints the boxes first)."""
         return sum(box_size(b) for b in disjoint(self.boxes))
+
+
+def uncovered_point(pieces: Sequence[Box], blockers: Sequence[Box]) -> tuple[int, ...] | None:
+    """A point of ``pieces`` in none of ``blockers``, or None when the blockers cover every piece.
+
+    Depth-first over parts of the pieces, each carrying only the blockers that still meet it. At each part,
+    blockers that cut it on a single field (a list of denied hosts, say) are removed together as one
+    range union on that field; the first remaining blocker then splits the part (at most one part per
+    field). A reachable region is found without building the whole difference, and the work follows the
+    overlaps rather than (pieces x blockers).
+    """
+    stack: list[tuple[Box, Sequence[Box]]] = [(p, blockers) for p in reversed(pieces)]
+    width = len(pieces[0]) if pieces else 0
+    while stack:
+        box, others = stack.pop()
+        relevant: list[Box] = []
+        single: dict[int, list[tuple[int, int]]] = {}
+        covered = False
+        for other in others:
+            # one pass over the fields: does `other` meet the part, and on how many fields does it cut it?
+            cut = -1
+            for f in range(width):
+                a = box[f]
+                b = other[f]
+                if a is b:
+                    continue
+                if len(a) == 1 and len(b) == 1:
+                    alo, ahi = a[0]
+                    blo, bhi = b[0]
+                    if ahi < blo or bhi < alo:
+                        cut = -3
+                        break
+                    if blo <= alo and ahi <= bhi:
+                        continue
+                elif not ranges_overlap(a, b):
+                    cut = -3
+                    break
+                elif ranges_subset(a, b):
+                    continue
+                cut = f if cut == -1 else -2
+            if cut == -3:
+                continue  # disjoint
+            if cut == -1:
+                covered = True
+                break
+            if cut >= 0:
+                single.setdefault(cut, []).extend(other[cut])
+            else:
+                relevant.append(other)
+        if covered:
+            continue
+        if single:
+            shrunk = list(box)
+            for f, ranges in single.items():
+                shrunk[f] = ranges_subtract(box[f], normalize(ranges))
+                if not shrunk[f]:
+                    covered = True
+                    break
+            if covered:
+                continue
+            box = tuple(shrunk)
+            relevant = [o for o in relevant if box_overlap(box, o)]
+        if not relevant:
+            return tuple(field[0][0] for field in box)
+        pivot, rest = relevant[0], relevant[1:]
+        stack.extend((part, rest) for part in box_subtract(box, pivot))
+    return None
