@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from typer.exceptions import TyperException
 
 from netwarden.cli import (
+    acl,
     alerts,
     audit,
     config,
@@ -69,6 +70,7 @@ app.add_typer(traps.app, name="traps")
 app.add_typer(alerts.maintenance_app, name="maintenance")
 app.add_typer(sla.app, name="sla")
 app.add_typer(config.app, name="config")
+app.add_typer(acl.app, name="acl")
 
 
 def _one_line(message: str) -> str:
