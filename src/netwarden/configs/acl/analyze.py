@@ -228,15 +228,23 @@ def _pairwise(a: Sequence[Box], b: Sequence[Box]) -> list[Box]:
 
 
 def _minimal_cover(own: list[Box], candidates: Sequence[int], index: _Index) -> list[int]:
-    """Earlier rules covering ``own``: the first rule that covers it alone when there is one, else all the
-    candidates pruned (latest first) until none can be dropped."""
+    """Earlier rules covering ``own``: the first rule that covers it alone when there is one; else the
+    shortest run of candidates from the first that covers it (binary search), pruned latest first until
+    no chosen rule can be dropped."""
     for pos in candidates:
         if uncovered_point(own, index.rule_boxes(pos)) is None:
             return [pos]
-    chosen = list(candidates)
-    for pos in reversed(candidates):
+    lo, hi = 1, len(candidates)  # candidates[:hi] covers (the caller checked); find the shortest prefix
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if uncovered_point(own, _boxes_of(index, candidates[:mid])) is None:
+            hi = mid
+        else:
+            lo = mid + 1
+    chosen = list(candidates[:hi])
+    for pos in reversed(chosen[:-1]):  # the last one of the shortest prefix is needed by construction
         others = [c for c in chosen if c != pos]
-        if others and uncovered_point(own, _boxes_of(index, others)) is None:
+        if uncovered_point(own, _boxes_of(index, others)) is None:
             chosen = others
     return chosen
 
