@@ -92,6 +92,9 @@ CASES = [
      "on 10.0.0.5@pts/0", "config_change", "n9k"),
     ("junos_ui_commit", "<29>Nov 23 11:59:58 mx1 mgd[2911]: UI_COMMIT: User 'netops' requested 'commit' operation "
      "(comment: none)", "config_change", "mx1"),
+    # As the lab's r2 logged it (FRR 8.4 with 'log commands'), forwarded by the node's logger.
+    ("frr_log_commands", "<190>1 2026-11-23T14:17:31.598Z r2 frr - - - 2026/11/23 14:17:31.598 ZEBRA: "
+     "[M7Q4P-46WDR] vty[48]@(config-if)# description changed by netwarden lab fault 1", "config_change", "r2"),
 ]  # fmt: skip
 
 
@@ -142,6 +145,7 @@ def test_a_failing_lookup_does_not_lose_the_event() -> None:
         "BGP: [M59KS-A3ZXZ] bgp_update_receive: rcvd End-of-RIB for IPv4 Unicast from 10.254.0.2 in vrf default",
         "ZEBRA: [WPPMZ-G9797] if_zebra_speed_update: nwt8q5-wg0a old speed: 0 new speed: 10000",
         "the Link is Down song",
+        "ZEBRA: [M7Q4P-46WDR] vty[48]@# do write terminal",  # a show command (netwarden's backup): no change
     ],
 )
 def test_ordinary_lines_are_no_events(text: str) -> None:
