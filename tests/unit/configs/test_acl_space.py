@@ -207,12 +207,13 @@ def test_query_and_compare_match_brute_force(a: Acl, b: Acl) -> None:
         assert (hit.index if hit else None) == expected_index
         assert verdict(a, p) == expected_action
         assert permitted(a).contains(p.point()) == (expected_action == "permit")
-    differs = [p for p in PACKETS if verdict(a, p) != verdict(b, p)]
-    witness = compare(a, b)
-    if differs:
-        assert witness is not None
-    if witness is not None:
-        assert verdict(a, witness) != verdict(b, witness)
+    shared = Acl("B", "test", a.rules[: len(a.rules) // 2] + b.rules, b.default_action)  # a common prefix
+    for other in (b, shared):
+        differs = [p for p in PACKETS if verdict(a, p) != verdict(other, p)]
+        witness = compare(a, other)
+        assert (witness is not None) == bool(differs)
+        if witness is not None:
+            assert verdict(a, witness) != verdict(other, witness)
     assert compare(a, a) is None
 
 

@@ -37,6 +37,7 @@ from netwarden.configs.acl.space import (
     Space,
     box_intersect,
     box_overlap,
+    box_subset,
     boxes_subtract_all,
     disjoint,
     full_box,
@@ -94,6 +95,9 @@ class _FieldIndex:
     def overlapping(self, lo: int, hi: int) -> int:
         return self.start_bits[bisect_right(self.starts, hi)] & self.end_bits[bisect_left(self.ends, lo)]
 
+    def containing(self, lo: int, hi: int) -> int:
+        return self.start_bits[bisect_right(self.starts, lo)] & self.end_bits[bisect_left(self.ends, hi)]
+
 
 @dataclass
 class _Index:
@@ -134,6 +138,16 @@ class _Index:
             if not bits:
                 return 0
         return bits
+
+    def covered_by_one(self, box: Box, mask: int) -> bool:
+        """Whether one box among those in ``mask`` contains ``box`` (hulls through the index, then exact)."""
+        bits = mask
+        for f, fi in self.fields:
+            ranges = box[f]
+            bits &= fi.containing(ranges[0][0], ranges[-1][1])
+            if not bits:
+                return False
+        return any(self.simple[e] or box_subset(box, self.boxes[e]) for e in _bits(bits))
 
     def rule_boxes(self, pos: int) -> list[Box]:
         return self.boxes[self.first_box[pos] : self.first_box[pos + 1]]
@@ -372,35 +386,59 @@ def compare(a: Acl, b: Acl) -> Packet | None:
 
     A packet's verdicts differ exactly when it reaches rule i of ``a`` and rule j of ``b`` (or a default)
     with different actions: a point of ``M_i & M_j`` outside every rule before i in ``a`` and before j in
-    ``b``. Only pairs of rules that meet are tried (index), each with an exact covering check.
+    ``b``. Only pairs of rules that meet are tried (index); a pair whose common part one earlier rule
+    contains is settled through the index, the others by an exact covering check.
     """
     ia, ib = _Index.build(a.rules), _Index.build(b.rules)
-    found = _first_difference(a, ia, b, ib, defaults=True)
+    start = _common_prefix(a, ia, b, ib)
+    found = _first_difference(a, ia, b, ib, start, defaults=True)
     if found is None:
-        found = _first_difference(b, ib, a, ia, defaults=False)
+        found = _first_difference(b, ib, a, ia, start, defaults=False)
     if found is None and a.default_action != b.default_action:
         found = uncovered_point([full_box(HEADER_MAX)], ia.boxes + ib.boxes)
     return None if found is None else Packet.from_point(found)
 
 
-def _first_difference(a: Acl, ia: _Index, b: Acl, ib: _Index, *, defaults: bool) -> tuple[int, ...] | None:
+def _common_prefix(a: Acl, ia: _Index, b: Acl, ib: _Index) -> int:
+    """How many leading rules the two ACLs share (same action, same match space as boxes): packets one of
+    them takes get the same verdict on both sides, so pairs among them need no check."""
+    t = 0
+    while t < len(a.rules) and t < len(b.rules):
+        if a.rules[t].action != b.rules[t].action or set(ia.rule_boxes(t)) != set(ib.rule_boxes(t)):
+            break
+        t += 1
+    return t
+
+
+def _first_difference(a: Acl, ia: _Index, b: Acl, ib: _Index, start: int, *, defaults: bool) -> tuple[int, ...] | None:
     """A point decided by a rule of ``a`` that ``b`` decides otherwise (with ``defaults``: also by a rule of
-    ``b``; without, only ``b``'s default action is checked, the pairs having been tried already)."""
-    for pos, rule in enumerate(a.rules):
+    ``b``; without, only ``b``'s default action is checked, the pairs having been tried already). Rules
+    before ``start`` are the shared prefix."""
+    b_rest = _all_mask(ib) & ~_earlier_mask(ib, start)
+    for pos in range(start, len(a.rules)):
+        rule = a.rules[pos]
         own = ia.rule_boxes(pos)
         if not own:
             continue
         earlier = _boxes_of(ia, _meeting(ia, own, _earlier_mask(ia, pos)))
-        in_b = _meeting(ib, own, _all_mask(ib))
+        in_b = _meeting(ib, own, b_rest)
         if defaults:
-            for j in in_b:
+            a_mask = _earlier_mask(ia, pos)
+            for n, j in enumerate(in_b):
                 if b.rules[j].action == rule.action:
                     continue
-                before = _boxes_of(ib, [k for k in in_b if k < j])
-                point = uncovered_point(_pairwise(own, ib.rule_boxes(j)), earlier + before)
+                both = _pairwise(own, ib.rule_boxes(j))
+                b_mask = _earlier_mask(ib, j)
+                # usual case for near-identical ACLs: one earlier rule of either side takes all of it
+                if all(ia.covered_by_one(x, a_mask) or ib.covered_by_one(x, b_mask) for x in both):
+                    continue
+                point = uncovered_point(both, earlier + _boxes_of(ib, in_b[:n]))
                 if point is not None:
                     return point
         if b.default_action != rule.action:
+            a_mask = _earlier_mask(ia, pos)
+            if all(ia.covered_by_one(x, a_mask) or ib.covered_by_one(x, b_rest) for x in own):
+                continue
             point = uncovered_point(own, earlier + _boxes_of(ib, in_b))
             if point is not None:
                 return point
