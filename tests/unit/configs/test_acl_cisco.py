@@ -4,6 +4,8 @@ and the capirca renderings of one policy proven equivalent across platforms."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netwarden.configs.acl.analyze import analyze, compare, query, verdict
 from netwarden.configs.acl.cisco import parse_asa, parse_eos, parse_ios, parse_xr
@@ -188,7 +190,9 @@ def test_arista_and_xr_sequence_numbers_and_cidr() -> None:
     assert _hit(only, Packet("10.2.3.4", "1.1.1.1", 6)) == 1
     xr = parse_xr(
         "ipv4 access-list XR\n 10 remark mgmt\n 20 permit ipv4 host 10.0.0.1 any\n 30 deny udp any any eq 161\n"
+        " 40 permit tcp any port-group WEB any\n"
     )
+    assert [(u.line, u.reason) for u in xr.unparsed] == [(5, "'port-group' references are not modelled")]
     (acl,) = xr.acls
     assert [(r.index, r.line) for r in acl.rules] == [(1, 3), (2, 4)]
     assert _hit(acl, Packet("10.0.0.1", "9.9.9.9", 132)) == 1
@@ -263,3 +267,31 @@ def test_analysis_on_a_parsed_acl_names_the_shadowing_rules() -> None:
     assert by_index[4].different_action
     assert by_index[3].status == "conflict" and by_index[3].overlaps == (1, 2)
     assert by_index[1].status == "ok"
+
+
+WORDS = [
+    "permit", "deny", "ip", "tcp", "udp", "icmp", "ipv6", "any", "host", "10.0.0.1", "0.0.0.255", "10.0.0.0/8",
+    "2001:db8::/32", "eq", "neq", "lt", "gt", "range", "80", "www", "65535", "established", "log", "echo", "3",
+    "dscp", "object-group", "remark", "10", "sequence", "no", "!", "exit", "standard", "extended", "ipv4",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["ip access-list extended F", "ipv6 access-list F", "ipv4 access-list F", "access-list 101"]),
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=9), max_size=6),
+    st.sampled_from([parse_ios, parse_eos, parse_xr, parse_asa]),
+)
+def test_any_token_soup_parses_or_fails_with_a_line(header: str, lines: list[list[str]], parser: object) -> None:
+    """Whatever the words, a parser returns filters or raises AclSyntaxError naming a line: never a crash."""
+    if header.startswith("access-list"):
+        text = "".join(f"{header} {' '.join(words)}\n" for words in lines)
+    else:
+        text = header + "\n" + "".join(f" {' '.join(words)}\n" for words in lines)
+    try:
+        parsed = parser(text)  # type: ignore[operator]
+    except AclSyntaxError as exc:
+        assert 1 <= exc.line <= len(text.splitlines())
+        return
+    for acl in parsed.acls:
+        analyze(acl)

@@ -226,6 +226,8 @@ def _is_port_token(word: str | None) -> bool:
 
 def _ports(tok: _Tokens) -> Ranges | None:
     op = tok.peek()
+    if op is not None and op.lower() in ("port-group", "object-group"):
+        raise _Unsupported(f"'{op.lower()}' references are not modelled")
     if op is None or op.lower() not in _PORT_OPS:
         return None
     tok.pos += 1
