@@ -96,9 +96,12 @@ def analyze_cmd(
     acl_name: Annotated[str | None, typer.Option("--acl", help="Only this ACL (default: every ACL).")] = None,
     json_out: JsonOut = False,
 ) -> None:
-    """Status of every rule: ok, unreachable (every packet it matches is taken by earlier rules, named in
-    shadowed_by), redundant (removing it changes no verdict) or conflict (overlaps an earlier rule with
-    the other action). Lines inside ACLs that could not be modelled are listed as unparsed."""
+    """Status of every rule: unreachable (every packet it matches is taken by earlier rules, named in
+    shadowed_by, one of them with the other action), redundant (taken by earlier rules with the same
+    action), conflict (partly overlaps an earlier rule with the other action) or ok. Extensions:
+    different_action, overlaps, generalizes (earlier exceptions inside the rule), removable and
+    covered_by_later (a reachable rule whose removal changes no verdict). Lines inside ACLs that could not
+    be modelled are listed as unparsed."""
     parsed = _load(file, platform)
     acls = [parsed.acl(acl_name)] if acl_name is not None else list(parsed.acls)
     results = [(acl, analysis.analyze(acl)) for acl in acls]
@@ -112,6 +115,9 @@ def analyze_cmd(
             "shadowed_by": list(f.shadowed_by),
             "different_action": f.different_action,
             "overlaps": list(f.overlaps),
+            "generalizes": list(f.generalizes),
+            "removable": f.removable,
+            "covered_by_later": list(f.covered_by_later),
         }
         for _, findings in results
         for f in findings
@@ -142,16 +148,16 @@ def analyze_cmd(
 
 
 def _detail(f: analysis.Finding) -> str:
-    if f.status == "unreachable":
+    if f.status in ("unreachable", "redundant"):
         if not f.shadowed_by:
             return "matches no packet"
-        other = ", other action" if f.different_action else ""
+        other = ", other action" if f.different_action else ", same action"
         return f"shadowed by {', '.join(map(str, f.shadowed_by))}{other}"
     if f.status == "conflict":
-        return f"overlaps {', '.join(map(str, f.overlaps))} (other action)"
-    if f.status == "redundant":
+        return f"partly overlaps {', '.join(map(str, f.overlaps))} (other action)"
+    if f.removable:
         later = ", ".join(map(str, f.covered_by_later))
-        return f"same verdict from {later}" if later else "same verdict from the default action"
+        return f"removable: same verdict from {later}" if later else "removable: same verdict from the default"
     return ""
 
 

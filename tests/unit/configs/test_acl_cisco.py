@@ -265,8 +265,19 @@ def test_analysis_on_a_parsed_acl_names_the_shadowing_rules() -> None:
     by_index = {f.rule.index: f for f in analyze(acl)}
     assert by_index[4].status == "unreachable" and by_index[4].shadowed_by == (1,)
     assert by_index[4].different_action
-    assert by_index[3].status == "conflict" and by_index[3].overlaps == (1, 2)
+    # The /24 deny carves nothing out of the two permits: they are exceptions written before it.
+    assert by_index[3].status == "ok" and by_index[3].generalizes == (1, 2) and by_index[3].overlaps == ()
     assert by_index[1].status == "ok"
+    # A rule crossing an earlier one of the other action without containing it is a conflict.
+    crossing = parse_ios(
+        "ip access-list extended X\n"
+        " deny   tcp 10.0.0.0 0.0.0.255 any range 20 23\n"
+        " permit tcp 10.0.0.0 0.0.1.255 any range 22 80\n"
+        " deny   tcp 10.0.0.0 0.0.0.255 any eq 21\n"
+    ).acls[0]
+    found = {f.rule.index: f for f in analyze(crossing)}
+    assert found[2].status == "conflict" and found[2].overlaps == (1,)
+    assert found[3].status == "redundant" and found[3].shadowed_by == (1,) and not found[3].different_action
 
 
 WORDS = [

@@ -1,20 +1,26 @@
 """Per-rule reachability, packet queries and equivalence of ACLs, exact over the header space.
 
-Statuses (one per rule, first that applies):
+Statuses (one per rule, first that applies), as the scripting contract of DESIGN.md defines them:
 
 ``unreachable``
-    No packet reaches the rule: its whole match space is covered by earlier rules (Batfish's
-    filterLineReachability "unreachable"). ``shadowed_by`` names a minimal set of earlier rules that
-    together cover it (a single covering rule when one exists); ``different_action`` says whether one of
-    them has another action. A rule that matches nothing at all is unreachable with no shadowing rules.
+    No packet reaches the rule and the rules that take its packets include one with the other action:
+    the rule never does what it says (Batfish's filterLineReachability "unreachable" with "different
+    action"). ``shadowed_by`` names a minimal set of earlier rules that together cover it (a single
+    covering rule when one exists); ``different_action`` is true. A rule that matches nothing at all is
+    unreachable with no shadowing rules.
 ``redundant``
-    Reachable, but removing it changes no packet's verdict: every packet it decides would get the same
-    action from the later rules (or the default action). ``covered_by_later`` names the later rules that
-    would decide those packets.
+    No packet reaches the rule and every covering rule has the same action: it can go (Batfish reports
+    it unreachable too, with "different action" false). ``shadowed_by`` names the covering rules.
 ``conflict``
-    Reachable, but its match space partly overlaps an earlier rule with the other action (``overlaps``).
+    Reachable, but its match space partly overlaps an earlier rule with the other action that it does not
+    contain (``overlaps``): the two rules disagree on a set of packets and the order decides, which is
+    usually a mistake. An earlier exception wholly inside a broader later rule (deny a host, then permit
+    its subnet; deny some ports, then permit any) is the ordinary way to write an ACL: not a conflict; those
+    rules are listed in ``generalizes``.
 ``ok``
-    None of the above.
+    None of the above. A reachable rule whose removal would change no packet's verdict (say an explicit
+    final ``deny ip any any`` in front of the implicit deny) stays ``ok`` with ``removable`` true and
+    ``covered_by_later`` naming the later rules that would decide its packets.
 
 Speed: every match box is indexed per field with prefix/suffix bitsets (Python ints), so the rules
 that meet a rule on every field come out of a few big-int ANDs instead of a pairwise scan; only those
@@ -53,13 +59,17 @@ class Finding:
     rule: Rule
     status: Status
     shadowed_by: tuple[int, ...] = ()
-    """Unreachable: indices of earlier rules that together cover the rule."""
+    """Unreachable or redundant: indices of earlier rules that together cover the rule."""
     different_action: bool = False
-    """Unreachable: some shadowing rule has the other action."""
+    """Some shadowing rule has the other action (then the status is unreachable)."""
     overlaps: tuple[int, ...] = ()
-    """Conflict: earlier rules with the other action whose match space meets this rule's."""
+    """Conflict: earlier rules with the other action that partly overlap this rule's match space."""
+    generalizes: tuple[int, ...] = ()
+    """Earlier rules with the other action wholly inside this rule (exceptions carved out before it)."""
+    removable: bool = False
+    """Reachable, but removing it changes no packet's verdict."""
     covered_by_later: tuple[int, ...] = ()
-    """Redundant: later rules that would decide this rule's packets were it removed."""
+    """Removable: later rules (none: the default action) that would decide this rule's packets."""
 
 
 @dataclass
@@ -284,24 +294,31 @@ def analyze(acl: Acl) -> list[Finding]:
             reaching = uncovered_point(own, earlier_boxes)
         if reaching is None:
             cover = _minimal_cover(own, earlier, index)
+            different = any(rules[c].action != rule.action for c in cover)
             findings.append(
                 Finding(
                     rule,
-                    "unreachable",
+                    "unreachable" if different else "redundant",
                     shadowed_by=tuple(rules[c].index for c in cover),
-                    different_action=any(rules[c].action != rule.action for c in cover),
+                    different_action=different,
                 )
             )
             continue
         later = _redundant_with(index, rules, pos, own, earlier_boxes, reaching, acl.default_action)
-        if later is not None:
-            findings.append(Finding(rule, "redundant", covered_by_later=tuple(rules[c].index for c in later)))
-            continue
         simple = len(own) == 1 and index.simple[index.first_box[pos]]
-        overlaps = tuple(
-            rules[c].index for c in earlier if rules[c].action != rule.action and _meets(index, c, own, simple)
+        clashing = [c for c in earlier if rules[c].action != rule.action and _meets(index, c, own, simple)]
+        inside = [c for c in clashing if uncovered_point(index.rule_boxes(c), own) is None]
+        partial = tuple(rules[c].index for c in clashing if c not in inside)
+        findings.append(
+            Finding(
+                rule,
+                "conflict" if partial else "ok",
+                overlaps=partial,
+                generalizes=tuple(rules[c].index for c in inside),
+                removable=later is not None,
+                covered_by_later=tuple(rules[c].index for c in later) if later is not None else (),
+            )
         )
-        findings.append(Finding(rule, "conflict", overlaps=overlaps) if overlaps else Finding(rule, "ok"))
     return findings
 
 
