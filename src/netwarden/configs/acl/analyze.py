@@ -108,6 +108,11 @@ class _FieldIndex:
     def containing(self, lo: int, hi: int) -> int:
         return self.start_bits[bisect_right(self.starts, lo)] & self.end_bits[bisect_left(self.ends, hi)]
 
+    def within(self, lo: int, hi: int) -> int:
+        """Boxes whose hull lies inside ``[lo, hi]``: not starting before lo, not ending after hi."""
+        everything = self.start_bits[-1]
+        return everything & ~self.start_bits[bisect_left(self.starts, lo)] & ~self.end_bits[bisect_right(self.ends, hi)]
+
 
 @dataclass
 class _Index:
@@ -158,6 +163,20 @@ class _Index:
             if not bits:
                 return False
         return any(self.simple[e] or box_subset(box, self.boxes[e]) for e in _bits(bits))
+
+    def inside(self, box: Box) -> int:
+        """Bitset of boxes whose per-field hulls lie inside ``box``'s on every indexed field."""
+        bits = (1 << len(self.boxes)) - 1
+        for f, fi in self.fields:
+            ranges = box[f]
+            bits &= fi.within(ranges[0][0], ranges[-1][1])
+            if not bits:
+                return 0
+        return bits
+
+    def single_simple(self, pos: int) -> bool:
+        first = self.first_box[pos]
+        return self.first_box[pos + 1] == first + 1 and self.simple[first]
 
     def rule_boxes(self, pos: int) -> list[Box]:
         return self.boxes[self.first_box[pos] : self.first_box[pos + 1]]
@@ -307,7 +326,15 @@ def analyze(acl: Acl) -> list[Finding]:
         later = _redundant_with(index, rules, pos, own, earlier_boxes, reaching, acl.default_action)
         simple = len(own) == 1 and index.simple[index.first_box[pos]]
         clashing = [c for c in earlier if rules[c].action != rule.action and _meets(index, c, own, simple)]
-        inside = [c for c in clashing if uncovered_point(index.rule_boxes(c), own) is None]
+        if simple:  # one plain box: a clashing plain rule is inside it when the index says its hull is
+            within = index.inside(own[0])
+            inside = [
+                c
+                for c in clashing
+                if ((within >> index.first_box[c]) & 1 if index.single_simple(c) else _inside(index, c, own))
+            ]
+        else:
+            inside = [c for c in clashing if _inside(index, c, own)]
         partial = tuple(rules[c].index for c in clashing if c not in inside)
         findings.append(
             Finding(
@@ -320,6 +347,14 @@ def analyze(acl: Acl) -> list[Finding]:
             )
         )
     return findings
+
+
+def _inside(index: _Index, pos: int, own: list[Box]) -> bool:
+    """Rule ``pos``'s match space lies wholly inside ``own`` (one box in one box: a per-field check)."""
+    theirs = index.rule_boxes(pos)
+    if len(theirs) == 1 and len(own) == 1:
+        return box_subset(theirs[0], own[0])
+    return uncovered_point(theirs, own) is None
 
 
 def _redundant_with(
