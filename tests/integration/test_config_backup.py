@@ -11,6 +11,7 @@ import asyncio
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -308,3 +309,36 @@ def test_the_config_commands(
     garbage.write_bytes(b"\x00\x01\x02binary\xff" * 100)
     code, _, err = run("config", "check", "--file", str(garbage), "--platform", "cisco_ios")
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_the_api(ctx: Context, fleet: FakeFleet, api: Any, tokens: dict[str, str]) -> None:
+    from tests.conftest import auth
+
+    creds = _inventory(ctx, fleet)
+    ctx.settings.config_credentials = creds
+    viewer, operator = auth(tokens["viewer"]), auth(tokens["operator"])
+    assert api.post("/api/v1/configs/backup", json={}, headers=viewer).status_code == 403
+    done = api.post("/api/v1/configs/backup", json={"why": "api"}, headers=operator)
+    assert done.status_code == 200 and done.json()["backed_up"] == 2
+    dept = next(d for d in fleet.devices.values() if d.hostname == "as2dept1")
+    dept.config = dept.config.replace("hostname as2dept1", "hostname as2dept1\nip domain-name api.example")
+    again = api.post("/api/v1/configs/backup", json={"devices": ["as2dept1"]}, headers=operator).json()
+    assert again["changed"] == ["as2dept1"]
+    listing = api.get("/api/v1/configs", headers=viewer).json()
+    assert {i["device"]: len(i["revision"]) for i in listing["items"]} == {"as1border1": 40, "as2dept1": 40}
+    history = api.get("/api/v1/configs/as2dept1/history", headers=viewer).json()
+    assert [i["message"] for i in history["items"]] == ["Backup: on demand (API)", "Backup: api"]
+    diff = api.get("/api/v1/configs/as2dept1/diff", headers=viewer).json()
+    assert "+ip domain-name api.example" in diff["diff"].splitlines()
+    old = api.get("/api/v1/configs/as2dept1/text", params={"rev": history["items"][1]["rev"]}, headers=viewer)
+    assert old.status_code == 200 and "api.example" not in old.json()["text"]
+    assert api.get("/api/v1/configs/as2dept1/text", params={"rev": "nope"}, headers=viewer).status_code == 404
+    assert api.get("/api/v1/configs/as2dept1/text", params={"rev": "-x"}, headers=viewer).status_code in (400, 422)
+    assert api.get("/api/v1/configs/ghost/history", headers=viewer).status_code == 404
+    assert api.post("/api/v1/compliance/check", json={}, headers=viewer).status_code == 403
+    checked = api.post("/api/v1/compliance/check", json={}, headers=operator).json()
+    assert checked["total"] == 2
+    scores = api.get("/api/v1/compliance", headers=viewer).json()["items"]
+    assert {s["device"] for s in scores} == {"as1border1", "as2dept1"} and all(s["score"] is not None for s in scores)
+    one = api.get("/api/v1/compliance/as2dept1", headers=viewer).json()
+    assert one["results"] and one["history"][0]["score"] == one["score"]

@@ -52,24 +52,10 @@ def _file(db: Db, device: str, part: str) -> str:
 @router.get("/configs")
 def list_backups(db: Db, actor: CurrentActor) -> dict[str, Any]:
     """Each device's backup state: last success and change, revision, files, failures in a row."""
-    from netwarden.configs.backup import states
+    from netwarden.configs.backup import state_rows
 
     require(actor, Role.viewer, "read config backups")
-    items = [
-        {
-            "device": d.name,
-            "platform": d.platform,
-            "last_attempt": s.last_attempt if s else None,
-            "last_success": s.last_success if s else None,
-            "last_change": s.last_change if s else None,
-            "revision": s.revision if s else "",
-            "files": s.files if s else [],
-            "failures": s.failures if s else 0,
-            "reason": s.reason if s else "",
-            "last_error": s.last_error if s else "",
-        }
-        for d, s in states(db)
-    ]
+    items = state_rows(db)
     return {"items": items, "total": len(items)}
 
 

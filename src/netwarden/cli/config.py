@@ -65,25 +65,11 @@ def backup(
 @app.command("status")
 def status(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
     """Each device's backup state: last success, last change, revision, failures in a row."""
-    from netwarden.configs.backup import states
+    from netwarden.configs.backup import state_rows
 
     ctx = open_ctx(data_dir)
     with ctx.db() as db:
-        rows = [
-            {
-                "device": d.name,
-                "platform": d.platform,
-                "last_attempt": s.last_attempt if s else None,
-                "last_success": s.last_success if s else None,
-                "last_change": s.last_change if s else None,
-                "revision": s.revision if s else "",
-                "files": s.files if s else [],
-                "failures": s.failures if s else 0,
-                "reason": s.reason if s else "",
-                "last_error": s.last_error if s else "",
-            }
-            for d, s in states(db)
-        ]
+        rows = state_rows(db)
     emit(rows, json_out, lambda: table(rows, ["device", "last_success", "last_change", "failures", "reason"]))
 
 

@@ -460,16 +460,12 @@ async def run_commands(
     Returns:
         ok with command -> output (prompt and echo stripped), or failed with the reason.
     """
-    spec = _platform(platform)
-    if spec.ssh is None:
-        return TargetResult.failure(target, "unsupported", f"platform {spec.name} has no SSH CLI description")
-    login = _auth(auth)
-    result = await _attempts(
+    result = await run_session(
         target,
-        port or login.port,
-        login,
-        spec.ssh,
+        auth,
+        platform,
         commands,
+        port=port,
         timeout=timeout,
         connect_timeout=connect_timeout,
         retries=retries,

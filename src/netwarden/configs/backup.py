@@ -446,6 +446,25 @@ def state_of(db: Session, device: str) -> ConfigBackup | None:
     return db.get(ConfigBackup, row.id)
 
 
+def state_rows(db: Session) -> list[dict[str, Any]]:
+    """Each device's backup state as plain fields (CLI ``config status`` and ``/api/v1/configs``)."""
+    return [
+        {
+            "device": d.name,
+            "platform": d.platform,
+            "last_attempt": s.last_attempt if s else None,
+            "last_success": s.last_success if s else None,
+            "last_change": s.last_change if s else None,
+            "revision": s.revision if s else "",
+            "files": s.files if s else [],
+            "failures": s.failures if s else 0,
+            "reason": s.reason if s else "",
+            "last_error": s.last_error if s else "",
+        }
+        for d, s in states(db)
+    ]
+
+
 def states(db: Session) -> list[tuple[Device, ConfigBackup | None]]:
     rows = [(d, s) for d, s in db.execute(select(Device, ConfigBackup).outerjoin(ConfigBackup).order_by(Device.name))]
     return list(rows)

@@ -16,14 +16,13 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from netwarden.collect.parsers import PARSERS
 from netwarden.collect.parsers.registry import FACT_KINDS, FactKind, template_exists
-from netwarden.errors import InvalidInput, NotFound
+from netwarden.datafiles import load_named
+from netwarden.errors import NotFound
 
 
 class _Strict(BaseModel):
@@ -221,20 +220,7 @@ def load_platform(path: Path) -> PlatformSpec:
     Raises:
         InvalidInput: with the file name and what is wrong.
     """
-    try:
-        data: Any = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"platform file {path.name}: cannot read it ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InvalidInput(f"platform file {path.name}: expected a mapping at the top")
-    try:
-        spec = PlatformSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(f"platform file {path.name}: {problems}") from exc
-    if spec.name != path.stem:
-        raise InvalidInput(f"platform file {path.name}: name {spec.name!r} differs from the file name")
-    return spec
+    return load_named(path, PlatformSpec, "platform")
 
 
 @cache

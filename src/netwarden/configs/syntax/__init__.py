@@ -12,12 +12,11 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from netwarden.errors import InvalidInput
+from netwarden.datafiles import load_named
 
 
 class _Strict(BaseModel):
@@ -102,20 +101,7 @@ def load_syntax(path: Path) -> Syntax:
     Raises:
         InvalidInput: naming the file and what is wrong.
     """
-    try:
-        data: Any = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"config syntax file {path.name}: cannot read it ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InvalidInput(f"config syntax file {path.name}: expected a mapping at the top")
-    try:
-        syntax = Syntax.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(f"config syntax file {path.name}: {problems}") from exc
-    if syntax.name != path.stem:
-        raise InvalidInput(f"config syntax file {path.name}: name {syntax.name!r} differs from the file name")
-    return syntax
+    return load_named(path, Syntax, "config syntax")
 
 
 @cache
