@@ -8,6 +8,7 @@ from netwarden.configs.acl import iptables, registry
 from netwarden.configs.acl.analyze import analyze, compare, query, verdict
 from netwarden.configs.acl.model import AclSyntaxError, Packet
 from netwarden.configs.acl.nftables import parse
+from netwarden.errors import InvalidInput
 from netwarden.lab.plan import make_plan
 from netwarden.lab.topology import load_topology
 
@@ -203,3 +204,18 @@ def test_bad_input_names_the_line(rule: str | None, line: int, needle: str) -> N
         parse(text)
     assert err.value.line == line
     assert needle in str(err.value)
+
+
+def test_an_acl_is_found_by_its_chain_name_alone() -> None:
+    from netwarden.configs.acl.nftables import parse
+
+    text = (
+        "table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n"
+        "  tcp dport 22 accept\n }\n"
+        " chain forward {\n  type filter hook forward priority 0; policy accept;\n }\n}\n"
+        "table ip nat {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n }\n}\n"
+    )
+    parsed = parse(text)
+    assert parsed.acl("input").name == "inet filter/input"
+    with pytest.raises(InvalidInput, match="no ACL named 'forward'"):
+        parsed.acl("forward")  # two chains called forward: the full name is needed

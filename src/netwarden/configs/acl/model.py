@@ -142,10 +142,14 @@ class ParsedFilters:
     unparsed: tuple[Unparsed, ...]
 
     def acl(self, name: str) -> Acl:
-        """The ACL called ``name``; raises InvalidInput naming the ACLs there are."""
+        """The ACL called ``name``, or the only one whose name ends in ``/name`` or `` name`` (``forward`` for
+        ``inet filter/forward``); raises InvalidInput naming the ACLs there are."""
         for acl in self.acls:
             if acl.name == name:
                 return acl
+        tails = [a for a in self.acls if a.name.endswith((f"/{name}", f" {name}", f":{name}"))]
+        if len(tails) == 1:
+            return tails[0]
         names = ", ".join(a.name for a in self.acls) or "none"
         raise InvalidInput(f"no ACL named {name!r} in the file (ACLs: {names})")
 
