@@ -305,6 +305,19 @@ def test_the_config_commands(
     ):
         code, out, err = run(*args)
         assert code == 1 and err.startswith("error: ") and needle in err and err.count("\n") == 1, (args, err)
+    # Intended config from a template of the operator's: its diff against the stored running config.
+    templates = tmp_path / "templates" / "cisco_ios"
+    templates.mkdir(parents=True)
+    (templates / "default.j2").write_text("hostname {{ name }}\nip domain-name {{ vars.domain | default('lab.example') }}\n")
+    tdir = str(templates.parent)
+    code, out, _ = run("config", "render", "as2dept1", "--template-dir", tdir)
+    assert code == 0 and out == "hostname as2dept1\nip domain-name lab.example\n"
+    code, out, _ = run("config", "render", "as2dept1", "--template-dir", tdir, "--diff", "--json")
+    rendered = json.loads(out)
+    assert code == 1 and rendered["same"] is False and "-ip domain-name lab.example" not in rendered["diff"]
+    assert "+hostname as2dept1" not in rendered["diff"]  # in both: only what differs is shown
+    code, _, err = run("config", "render", "as1border1")
+    assert code == 1 and "template" in err and err.count("\n") == 1  # no shipped IOS template
     garbage = tmp_path / "garbage.cfg"
     garbage.write_bytes(b"\x00\x01\x02binary\xff" * 100)
     code, _, err = run("config", "check", "--file", str(garbage), "--platform", "cisco_ios")

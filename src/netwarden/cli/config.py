@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, open_ctx, print_json, table
+from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, err_console, open_ctx, print_json, table
 from netwarden.context import Context
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ def backup(
         ok = sum(o.ok for o in report.outcomes)
         rev = report.revision[:10] if report.revision else "no new commit"
         console.print(f"backed up {ok} of {len(report.outcomes)} device(s): {rev}")
+        if report.push_error:
+            err_console.print(f"warning: {report.push_error} (the commit is kept; the next push sends it)")
         if new:
             console.print(f"new: {', '.join(new)}")
         if changed:

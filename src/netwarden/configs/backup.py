@@ -89,10 +89,12 @@ class BackupReport:
     revision: str | None
     outcomes: list[Outcome]
     events: list[Event] = field(default_factory=list)
+    push_error: str = ""
 
     def public(self) -> dict[str, Any]:
         return {
             "revision": self.revision,
+            "push_error": self.push_error or None,
             "backed_up": sum(o.ok for o in self.outcomes),
             "changed": [o.device for o in self.outcomes if o.changed],
             "failed": [{"device": o.device, "reason": o.reason, "detail": o.detail} for o in self.outcomes if not o.ok],
@@ -333,7 +335,7 @@ async def backup(
     message = _message(why, actor, changed, [o for o in by_device.values() if not o.ok])
     revision = repo.commit({k: v for k, v in files.items()}, author=actor.name, message=message) if files else None
     outcomes += [by_device[t.name] for t in todo]
-    report = BackupReport(revision, outcomes)
+    report = BackupReport(revision, outcomes, push_error=repo.push_error)
     with ctx.db() as db:
         report.events = _record(db, actor, report, repo, ctx.settings.config_backup_failures_alert, why)
         db.commit()

@@ -75,6 +75,7 @@ class ConfigRepo:
     def __init__(self, path: Path, remote: str | None = None) -> None:
         self.path = path
         self.remote = remote
+        self.push_error = ""  # why the last push after a commit failed ("" when it worked)
 
     # ------------------------------------------------------------ plumbing
 
@@ -153,7 +154,11 @@ class ConfigRepo:
                 self._restore(before)
                 raise
         if self.remote:
-            self.push()
+            try:
+                self.push()
+                self.push_error = ""
+            except RepoError as exc:  # the commit stands; the next one pushes both
+                self.push_error = str(exc)
         return rev
 
     def _restore(self, before: Mapping[str, bytes | None]) -> None:

@@ -122,3 +122,20 @@ def test_junos_frr_and_extra_rules() -> None:
     assert mask(" description has a secret\n", rules_for("frr", extra)) == " description <masked>\n"
     with pytest.raises(ConfigError, match=r"config_mask_rules\[0\]"):
         rules_for("frr", [{"pattern": "(", "replace": ""}])
+
+
+def test_each_commit_is_pushed_to_the_remote(tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    repo = ConfigRepo(tmp_path / "configs", remote=str(remote))
+    rev = repo.commit({"r1.cfg": "hostname r1\n"}, author="alice", message="first")
+    pushed = subprocess.run(["git", "-C", str(remote), "rev-parse", "main"], capture_output=True, text=True)
+    assert pushed.stdout.strip() == rev
+    assert repo.push_error == ""
+    # A remote that is gone: the local commit stays, the push failure is kept as one clear line.
+    broken = ConfigRepo(tmp_path / "configs", remote=str(tmp_path / "gone.git"))
+    assert broken.commit({"r1.cfg": "hostname r1\nntp server 10.0.0.1\n"}, author="alice", message="second")
+    assert broken.push_error.startswith("push to the config remote failed")
+    assert [r.message for r in repo.history("r1.cfg")] == ["second", "first"]
+    with pytest.raises(RepoError):
+        broken.push()
