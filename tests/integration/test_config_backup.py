@@ -308,7 +308,8 @@ def test_the_config_commands(
     # Intended config from a template of the operator's: its diff against the stored running config.
     templates = tmp_path / "templates" / "cisco_ios"
     templates.mkdir(parents=True)
-    (templates / "default.j2").write_text("hostname {{ name }}\nip domain-name {{ vars.domain | default('lab.example') }}\n")
+    template = "hostname {{ name }}\nip domain-name {{ vars.domain | default('lab.example') }}\n"
+    (templates / "default.j2").write_text(template)
     tdir = str(templates.parent)
     code, out, _ = run("config", "render", "as2dept1", "--template-dir", tdir)
     assert code == 0 and out == "hostname as2dept1\nip domain-name lab.example\n"
