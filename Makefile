@@ -16,7 +16,7 @@ APT_PACKAGES := python3 python3-venv python3-dev build-essential git ca-certific
 	postgresql redis-server chromium fonts-dejavu-core \
 	frr snmpd snmp lldpd openssh-server sshpass nftables iproute2 iputils-ping tcpdump procps psmisc \
 	graphviz fping nmap traceroute strongswan-starter strongswan-swanctl libcharon-extra-plugins wireguard-tools wireguard-go \
-	dnsmasq nginx-light netcat-openbsd socat curl dnsutils libcap2-bin
+	dnsmasq nginx-light netcat-openbsd socat curl dnsutils libcap2-bin tshark
 
 .PHONY: help deps system venv fleet-venv test test-fast lint bench demo clean
 

@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     config_default_policies: bool = True
     # Jinja2 templates for intended configs (<platform>/<role>.j2), searched before the shipped ones.
     config_templates_dir: Path | None = None
+    # Security operations (netwarden.security). Syslog over TLS (RFC 5425) on its own port when a
+    # certificate and key are given (0: off). Log events are kept this many days. Built-in detections
+    # take per-rule overrides as tables {rule, threshold?, window_seconds?, enabled?}; Sigma rules are
+    # read from these files or directories. Scans match OS versions against these vulnerability feeds
+    # (NVD JSON or vendor advisory files, read offline) and probe these TCP ports (empty: the default list).
+    syslog_tls_port: int = Field(default=0, ge=0, le=65535)
+    syslog_tls_cert: Path | None = None
+    syslog_tls_key: Path | None = None
+    logs_retention_days: int = Field(default=30, ge=1)
+    detection_overrides: list[dict[str, Any]] = []
+    sigma_rules: list[Path] = []
+    vuln_feeds: list[Path] = []
+    scan_ports: list[int] = []
     # Distributed mode: the Redis broker 'netwarden worker' processes share devices through.
     redis_url: str | None = None
     worker_heartbeat_seconds: float = Field(default=5, gt=0)
