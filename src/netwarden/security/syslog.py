@@ -20,9 +20,11 @@ import datetime as dt
 import logging
 import re
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from netwarden.errors import InvalidInput
@@ -41,6 +43,7 @@ __all__ = [
     "SyslogStats",
     "parse",
     "start_from_settings",
+    "tls_context",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ FACILITIES = (
     "local6", "local7",
 )  # fmt: skip
 MAX_FRAME = 65536  # bytes; RFC 5425 asks receivers to take at least 2048, rsyslog's default is 8096
+TLS_HANDSHAKE_TIMEOUT = 30.0  # seconds a TLS client has to finish its handshake
 
 
 class SyslogError(InvalidInput):
@@ -273,6 +277,7 @@ class SyslogStats:
     lost: dict[str, int] = field(default_factory=dict)
     connections: int = 0
     connections_refused: int = 0
+    tls_handshakes_failed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -290,15 +295,22 @@ class _Udp(asyncio.DatagramProtocol):
 
 
 class _Tcp(asyncio.Protocol):
-    """RFC 6587 framing, decided per frame: a digit starts ``LEN SP MSG``, anything else a LF-ended line."""
+    """RFC 6587 framing, decided per frame: a digit starts ``LEN SP MSG``, anything else a LF-ended line.
 
-    def __init__(self, receiver: SyslogReceiver) -> None:
+    With ``tls`` the connection is upgraded (RFC 5425) before any byte is read as syslog; RFC 5425 frames
+    are octet-counted, and a LF-framed sender over TLS is read as over TCP.
+    """
+
+    def __init__(self, receiver: SyslogReceiver, tls: ssl.SSLContext | None = None) -> None:
         self.receiver = receiver
+        self.tls = tls
+        self.ready = tls is None  # False until the TLS handshake is done
         self.buffer = bytearray()
         self.skip = 0  # bytes of an oversized frame still to throw away
         self.skip_line = False  # an oversized LF-framed line: throw away up to its LF
         self.source = ""
         self.transport: asyncio.Transport | None = None
+        self.handshake: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -306,8 +318,33 @@ class _Tcp(asyncio.Protocol):
         self.source = sender_key(str(peer[0])) if peer else ""
         if not self.receiver._connected(self):
             self.transport.close()
+            return
+        if self.tls is not None:
+            self.transport.pause_reading()  # no byte is read before the handshake takes the stream over
+            self.handshake = asyncio.get_running_loop().create_task(self._start_tls(self.transport, self.tls))
+
+    async def _start_tls(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            wrapped = await loop.start_tls(
+                raw, self, context, server_side=True, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT
+            )
+        except (OSError, TimeoutError, ConnectionError) as exc:  # ssl.SSLError is an OSError
+            self.receiver._tls_failed(self.source, exc)
+            raw.close()
+            self.receiver._disconnected(self)
+            return
+        if wrapped is None:  # the peer went away during the handshake
+            self.receiver._tls_failed(self.source, ConnectionResetError("closed during the TLS handshake"))
+            self.receiver._disconnected(self)
+            return
+        self.transport, self.ready = wrapped, True
+        if self.buffer:  # what was decrypted right after the handshake, before this task resumed
+            self._frames()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ready and self.buffer:  # plaintext decrypted before the handshake task resumed
+            self._frames()
         if self.buffer and not self.skip_line:
             self.receiver.handle_frame(bytes(self.buffer), self.source)  # the last line may lack its LF
         self.buffer.clear()
@@ -320,7 +357,8 @@ class _Tcp(asyncio.Protocol):
             self.skip -= cut
             view = view[cut:]
         self.buffer += view
-        self._frames()
+        if self.ready:
+            self._frames()
 
     def _frames(self) -> None:
         buf = self.buffer
@@ -412,16 +450,30 @@ class SyslogReceiver:
         )
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
+        self._tls: asyncio.Server | None = None
         self._conns: set[_Tcp] = set()
         self.udp_address: tuple[str, int] | None = None
         self.tcp_address: tuple[str, int] | None = None
+        self.tls_address: tuple[str, int] | None = None
 
     @property
     def listening(self) -> bool:
-        return self._udp is not None or self._tcp is not None
+        return self._udp is not None or self._tcp is not None or self._tls is not None
 
-    async def start(self, host: str = "0.0.0.0", port: int = 514, *, udp: bool = True, tcp: bool = True) -> None:
-        """Listen on ``host``:``port`` over UDP and TCP (port 0: a free port each; see ``udp_address``)."""
+    async def start(
+        self,
+        host: str = "0.0.0.0",
+        port: int = 514,
+        *,
+        udp: bool = True,
+        tcp: bool = True,
+        tls: ssl.SSLContext | None = None,
+        tls_port: int = 6514,
+    ) -> None:
+        """Listen on ``host``:``port`` over UDP and TCP (port 0: a free port each; see ``udp_address``).
+
+        With ``tls`` (see :func:`tls_context`) also syslog over TLS (RFC 5425) on ``tls_port`` (0: a free port).
+        """
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
@@ -440,22 +492,29 @@ class SyslogReceiver:
                 tcp_port = port if port or not udp or self.udp_address is None else self.udp_address[1]
                 self._tcp = await loop.create_server(lambda: _Tcp(self), host, tcp_port, reuse_address=True)
                 self.tcp_address = self._tcp.sockets[0].getsockname()[:2]
+            if tls is not None:
+                port = tls_port
+                self._tls = await loop.create_server(lambda: _Tcp(self, tls), host, tls_port, reuse_address=True)
+                self.tls_address = self._tls.sockets[0].getsockname()[:2]
         except OSError as exc:
             await self._stop_listening()
             hint = "; ports below 1024 need root, use --port 5514 or another" if port < 1024 else ""
             raise SyslogError(
                 "bind", f"cannot listen for syslog on {host}:{port}: {exc.strerror or exc}{hint}"
             ) from None
-        log.info("syslog receiver listening udp=%s tcp=%s", self.udp_address, self.tcp_address)
+        log.info("syslog receiver listening udp=%s tcp=%s tls=%s", self.udp_address, self.tcp_address, self.tls_address)
 
     async def _stop_listening(self) -> None:
         if self._udp is not None:
             self._udp.close()
             self._udp = None
-        if self._tcp is not None:
-            self._tcp.close()
-            self._tcp = None
+        for server in (self._tcp, self._tls):
+            if server is not None:
+                server.close()
+        self._tcp = self._tls = None
         for conn in list(self._conns):
+            if conn.handshake is not None and not conn.handshake.done():
+                conn.handshake.cancel()
             if conn.transport is not None:
                 conn.transport.close()  # connection_lost hands over a last unterminated line
 
@@ -509,6 +568,10 @@ class SyslogReceiver:
     def _disconnected(self, conn: _Tcp) -> None:
         self._conns.discard(conn)
 
+    def _tls_failed(self, source: str, exc: BaseException) -> None:
+        self._stats.tls_handshakes_failed += 1
+        log.info("syslog tls handshake failed sender=%s error=%r", source, str(exc) or type(exc).__name__)
+
     def _reject(self, reason: str) -> None:
         """A frame that framing alone refuses (it never reaches :func:`parse`)."""
         self._stats.received += 1
@@ -534,8 +597,24 @@ class SyslogReceiver:
         self._stats.batches += 1
 
 
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """The server side of RFC 5425: TLS 1.2 or later with this certificate chain (PEM) and its private key."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SyslogError(
+            "tls",
+            f"cannot load the syslog TLS certificate {cert} with key {key}: {getattr(exc, 'strerror', None) or exc}; "
+            "check syslog_tls_cert and syslog_tls_key (PEM files)",
+        ) from None
+    return context
+
+
 async def start_from_settings(ctx: Context, sink: MessageSink) -> SyslogReceiver:
-    """The receiver ``netwarden serve`` runs on settings' ``syslog_host``:``syslog_port`` (UDP and TCP).
+    """The receiver ``netwarden serve`` runs on settings' ``syslog_host``:``syslog_port`` (UDP and TCP), and
+    over TLS on ``syslog_tls_port`` when it is set (then ``syslog_tls_cert`` and ``syslog_tls_key`` are needed).
 
     With ``syslog_enabled`` false the receiver is returned without listening (``listening`` is False;
     ``close`` still works), so the caller needs no branch.
@@ -545,5 +624,12 @@ async def start_from_settings(ctx: Context, sink: MessageSink) -> SyslogReceiver
     if not s.syslog_enabled:
         log.info("syslog receiver disabled (syslog_enabled is false)")
         return receiver
-    await receiver.start(s.syslog_host, s.syslog_port)
+    tls = None
+    if s.syslog_tls_port:
+        if s.syslog_tls_cert is None or s.syslog_tls_key is None:
+            raise SyslogError(
+                "tls", "syslog_tls_port is set but syslog_tls_cert or syslog_tls_key is not: give both PEM files"
+            )
+        tls = tls_context(s.syslog_tls_cert, s.syslog_tls_key)
+    await receiver.start(s.syslog_host, s.syslog_port, tls=tls, tls_port=s.syslog_tls_port)
     return receiver
