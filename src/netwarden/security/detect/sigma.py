@@ -86,8 +86,8 @@ FIELDS: dict[str, str] = {
 }
 # Modifiers evaluated here; the rest are refused with the reason below.
 SUPPORTED_MODIFIERS = frozenset(
-    {"contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cased", "cidr", "lt", "lte", "gt", "gte",
-     "neq", "exists"}
+    {"contains", "startswith", "endswith", "all", "neq", "re", "i", "m", "s", "ignorecase", "multiline", "dotall",
+     "cased", "cidr", "lt", "lte", "gt", "gte", "exists"}
 )  # fmt: skip
 _REFUSED = {
     "base64": "encodes the value (Windows event data); netwarden's events are text",
@@ -198,7 +198,9 @@ def compile_text(text: str, file: str = "<text>") -> tuple[list[CompiledRule], l
     from sigma.rule import SigmaRule
 
     try:
-        collection = SigmaCollection.from_yaml(text, collect_errors=True)
+        # References (correlation -> rule ids) may point into other files: not resolved here, and
+        # correlation rules are refused below anyway.
+        collection = SigmaCollection.from_yaml(text, collect_errors=True, resolve_references=False)
     except Exception as exc:  # YAML errors, documents that are no mappings: pySigma raises many kinds
         return [], [SigmaProblem(file, "", f"not a Sigma rule file: {_first_line(exc)}")]
     rules: list[CompiledRule] = []
