@@ -19,6 +19,7 @@ from netwarden.context import Context
 from netwarden.inventory.credentials import add_credential
 from netwarden.inventory.devices import add_device, add_site
 from netwarden.inventory.schemas import CredentialIn, CredentialParams, DeviceIn, SiteIn
+from netwarden.jobs.scheduler import compliance_after
 from netwarden.security.network_events import events_sink
 from netwarden.security.syslog import SyslogReceiver
 from tests.conftest import ADMIN, OPERATOR
@@ -96,8 +97,14 @@ def test_a_config_change_in_syslog_triggers_the_backup(lab: Any, store: Context)
     async def collect(batch: list[Event]) -> None:
         events.extend(batch)
 
+    def checked(device: str) -> bool:
+        from netwarden.configs.compliance import latest
+
+        with store.db() as db:
+            return any(d.results for d in latest(db, OPERATOR, device))
+
     async def main() -> Any:
-        jobs = ConfigJobs(store, OPERATOR, collect, debounce=1.0, max_wait=20)
+        jobs = ConfigJobs(store, OPERATOR, collect, debounce=1.0, max_wait=20, after_run=compliance_after(store))
         receiver = SyslogReceiver(events_sink(store, jobs.sink(collect)), flush_interval=0.2)
         await receiver.start(str(plan.syslog_collector), plan.syslog_port)
         runner = asyncio.create_task(jobs.triggered())
@@ -105,8 +112,8 @@ def test_a_config_change_in_syslog_triggers_the_backup(lab: Any, store: Context)
             await asyncio.to_thread(lab.fault, "config-change", "r5")
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 60
-            while not (jobs.last and any(o.changed for o in jobs.last.outcomes)):
-                assert loop.time() < deadline, f"no triggered backup; events: {events[-5:]}"
+            while not (jobs.last and any(o.changed for o in jobs.last.outcomes) and checked("r5")):
+                assert loop.time() < deadline, f"no triggered backup and check; events: {events[-5:]}"
                 await asyncio.sleep(0.1)
             return jobs.last
         finally:

@@ -69,6 +69,16 @@ def _site_lookup(ctx: Context) -> Callable[[str], str | None]:
     return site_of
 
 
+def compliance_after(ctx: Context) -> Callable[[Any], Awaitable[object]]:
+    """After a backup run in serve: a compliance check of the devices whose configuration is new or changed."""
+    from netwarden.configs.compliance import check_after_backup
+
+    async def after(report: Any) -> None:
+        await asyncio.to_thread(check_after_backup, ctx, SYSTEM, report)
+
+    return after
+
+
 async def start_monitoring(ctx: Context, tasks: list[asyncio.Task[None]]) -> dict[str, Any]:
     """The alert pipeline, notifications, the trap receiver and the polling loops, as settings ask.
 
@@ -96,7 +106,7 @@ async def start_monitoring(ctx: Context, tasks: list[asyncio.Task[None]]) -> dic
     if s.config_credentials:
         from netwarden.configs.jobs import ConfigJobs
 
-        jobs = ConfigJobs(ctx, SYSTEM, pipeline.ingest)
+        jobs = ConfigJobs(ctx, SYSTEM, pipeline.ingest, after_run=compliance_after(ctx))
         parts["configs"] = jobs
         tasks.append(asyncio.create_task(jobs.triggered()))
         if s.config_backup_interval > 0:
