@@ -28,6 +28,7 @@ from netwarden.cli import (
     poll,
     porting,
     prefix,
+    scan,
     server,
     site,
     sla,
@@ -53,6 +54,7 @@ porting.register(app)
 discover.register(app)
 poll.register(app)
 worker.register(app)
+scan.register(app)
 app.add_typer(user.app, name="user")
 app.add_typer(site.app, name="site")
 app.add_typer(device.app, name="device")
