@@ -17,6 +17,7 @@ from netwarden.api import (
     links,
     metrics,
     problems,
+    security,
     sites,
     topology,
     users,
@@ -42,6 +43,7 @@ ROUTERS = [
     metrics,
     alerts,
     configs,
+    security,
     users,
     audit,
 ]

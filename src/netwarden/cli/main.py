@@ -29,6 +29,7 @@ from netwarden.cli import (
     porting,
     prefix,
     scan,
+    security,
     server,
     site,
     sla,
@@ -73,6 +74,7 @@ app.add_typer(alerts.maintenance_app, name="maintenance")
 app.add_typer(sla.app, name="sla")
 app.add_typer(config.app, name="config")
 app.add_typer(acl.app, name="acl")
+app.add_typer(security.app, name="security")
 
 
 def _one_line(message: str) -> str:
