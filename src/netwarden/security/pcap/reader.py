@@ -1,0 +1,311 @@
+"""Capture files in, packet records out: classic pcap (micro- and nanosecond, either byte order), pcapng, gzip.
+
+Written for speed (docs/decisions/0025-pcap-analysis.md): the file is read in 1 MiB chunks (memory stays
+flat whatever the file size, and a gzip stream reads the same way), each record header is one
+``struct.unpack_from`` on the chunk, and a record is handed on as ``(ts_ns, wire_len, linktype, buf, start,
+end)``: the packet is ``buf[start:end]``, never copied.
+
+Damage is reported, not raised: a file that ends inside a record, a record whose length cannot be right, or a
+gzip stream cut short stops the reading; :attr:`CaptureReader.status` then says how many records were read and
+at which byte (of the uncompressed stream) reading stopped, and why. Only a file that is no capture at all
+raises :class:`PcapFormatError`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Final, cast
+
+from netwarden.errors import InvalidInput
+
+__all__ = ["CHUNK", "CaptureReader", "PcapFormatError", "ReadStatus", "Record"]
+
+CHUNK: Final = 1 << 20
+MAX_RECORD: Final = 16 << 20  # no link layer has frames near this; a larger length means the file is damaged
+# (ts_ns, wire length, link type, buffer, start of the packet in it, end)
+Record = tuple[int, int, int, bytes, int, int]
+
+_PCAP_MAGIC: Final = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1000),  # microseconds, little-endian
+    b"\xa1\xb2\xc3\xd4": (">", 1000),
+    b"\x4d\x3c\xb2\xa1": ("<", 1),  # nanoseconds
+    b"\xa1\xb2\x3c\x4d": (">", 1),
+}
+_PCAPNG_SHB: Final = b"\x0a\x0d\x0d\x0a"
+_GZIP: Final = b"\x1f\x8b"
+
+
+class PcapFormatError(InvalidInput):
+    """The file is not a capture this reader knows (pcap, pcapng, either gzipped)."""
+
+    code = "bad-capture"
+
+
+@dataclass
+class ReadStatus:
+    """How the reading went: what the file is, how far it was read, and why it stopped early if it did."""
+
+    format: str  # pcap | pcapng
+    compressed: bool
+    nanosecond: bool = False
+    linktypes: list[int] = field(default_factory=list)
+    records: int = 0
+    complete: bool = True
+    stopped_at: int | None = None  # byte offset (uncompressed) of the record where reading stopped
+    error: str | None = None
+
+    def stop(self, offset: int, reason: str) -> None:
+        if self.complete:
+            self.complete, self.stopped_at, self.error = False, offset, reason
+
+
+class CaptureReader:
+    """One capture file, opened and checked; :meth:`records` walks it once.
+
+    Args:
+        path: a pcap or pcapng file, optionally gzip-compressed.
+        on_chunk: called after each chunk read with (bytes of the file consumed, file size), for progress.
+
+    Raises:
+        PcapFormatError: the file cannot be read or is not a capture.
+    """
+
+    def __init__(self, path: Path, on_chunk: Callable[[int, int], None] | None = None) -> None:
+        self.path = path
+        self.on_chunk = on_chunk
+        try:
+            self._raw: BinaryIO = path.open("rb")
+        except OSError as exc:
+            raise PcapFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            head = self._raw.read(4)
+            compressed = head[:2] == _GZIP
+            self._raw.seek(0)
+            self._file: BinaryIO = (
+                cast(BinaryIO, gzip.GzipFile(fileobj=self._raw, mode="rb")) if compressed else self._raw
+            )
+            try:
+                magic = self._file.read(4)
+            except (OSError, EOFError, zlib.error):
+                raise PcapFormatError(f"{path} is gzip-compressed but cannot be decompressed") from None
+            self._chunk = 65536 if compressed else CHUNK  # a cut gzip stream loses at most one chunk
+            if magic in _PCAP_MAGIC:
+                self.status = ReadStatus("pcap", compressed, nanosecond=_PCAP_MAGIC[magic][1] == 1)
+                self._magic = magic
+            elif magic == _PCAPNG_SHB:
+                self.status = ReadStatus("pcapng", compressed)
+                self._magic = magic
+            else:
+                what = "an empty file" if not magic else f"starts with {magic.hex()}"
+                raise PcapFormatError(f"{path} is not a pcap or pcapng capture ({what})")
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> CaptureReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if getattr(self, "_file", None) is not None and self._file is not self._raw:
+            self._file.close()
+        self._raw.close()
+
+    def size(self) -> int:
+        """Bytes of the file on disk (for progress; compressed size when gzipped)."""
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
+
+    def position(self) -> int:
+        """Bytes of the file on disk consumed so far."""
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def records(self) -> Iterator[Record]:
+        """Every packet record, in file order. Reading stops (and :attr:`status` says why) at damage."""
+        if self.status.format == "pcap":
+            return self._pcap()
+        return self._pcapng()
+
+    # ------------------------------------------------------------ chunks
+
+    def _read(self, offset: int) -> bytes:
+        """The next chunk; a broken gzip stream ends the reading with a reason."""
+        try:
+            chunk = self._file.read(self._chunk)
+            if self.on_chunk is not None:
+                self.on_chunk(self.position(), self.size())
+            return chunk
+        except (EOFError, OSError, zlib.error) as exc:
+            self.status.stop(offset, f"the gzip stream is damaged or cut short after byte {offset} ({exc})")
+            return b""
+
+    # ------------------------------------------------------------ classic pcap
+
+    def _pcap(self) -> Iterator[Record]:
+        order, unit = _PCAP_MAGIC[self._magic]
+        header = self._magic + self._file.read(20)
+        if len(header) < 24:
+            self.status.stop(len(header), f"the file ends inside the 24-byte pcap header ({len(header)} bytes)")
+            return
+        _v1, _v2, _zone, _sig, snaplen, network = struct.unpack(order + "HHiIII", header[4:])
+        linktype = network & 0xFFFF
+        self.status.linktypes = [linktype]
+        limit = max(snaplen, 262144) if snaplen <= MAX_RECORD else MAX_RECORD
+        unpack = struct.Struct(order + "IIII").unpack_from
+        status = self.status
+        base = 24  # file offset of buf[0]
+        buf = b""
+        off = 0
+        count = 0
+        while True:
+            chunk = self._read(base + len(buf))
+            if not chunk:
+                break
+            buf = buf[off:] + chunk if off < len(buf) else chunk
+            base += off
+            off = 0
+            n = len(buf)
+            while off + 16 <= n:
+                sec, frac, caplen, wire = unpack(buf, off)
+                p = off + 16
+                end = p + caplen
+                if caplen > limit:
+                    status.records = count
+                    status.stop(
+                        base + off,
+                        f"packet record {count + 1} at byte {base + off} claims {caplen} captured bytes "
+                        f"(snapshot length {snaplen}): the file is damaged from there",
+                    )
+                    return
+                if end > n:
+                    break
+                off = end
+                count += 1
+                yield sec * 1000000000 + frac * unit, wire, linktype, buf, p, end
+            status.records = count
+        status.records = count
+        left = len(buf) - off
+        if left:
+            status.stop(
+                base + off,
+                f"the file ends inside packet record {count + 1} at byte {base + off} ({left} bytes of it present)",
+            )
+
+    # ------------------------------------------------------------ pcapng
+
+    def _pcapng(self) -> Iterator[Record]:
+        status = self.status
+        order = "<"
+        ifaces: list[tuple[int, int, int, int, int]] = []  # per interface: linktype, snaplen, mul, shift, div
+        base = 0  # file offset of buf[0]
+        buf = self._magic
+        off = 0
+        count = 0
+        while True:
+            need = 12
+            n = len(buf)
+            while off + 12 <= n:
+                btype, blen = struct.unpack_from(order + "II", buf, off)
+                if btype == 0x0A0D0D0A:  # section header: its byte-order magic sets the order of what follows
+                    bom = buf[off + 8 : off + 12]
+                    if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+                        status.records = count
+                        status.stop(base + off, f"section header at byte {base + off} has no byte-order magic")
+                        return
+                    order = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
+                    (blen,) = struct.unpack_from(order + "I", buf, off + 4)
+                if blen < 12 or blen % 4 or blen > MAX_RECORD:
+                    status.records = count
+                    status.stop(
+                        base + off,
+                        f"block at byte {base + off} claims a length of {blen} bytes: the file is damaged from there",
+                    )
+                    return
+                if off + blen > n:
+                    need = blen
+                    break
+                at = base + off
+                p = off + 8
+                end = off + blen - 4
+                off += blen
+                if btype == 6 or btype == 2:  # enhanced packet block, obsolete packet block
+                    if btype == 6:
+                        iface, hi, lo, caplen, wire = struct.unpack_from(order + "IIIII", buf, p)
+                    else:
+                        iface, _drops, hi, lo, caplen, wire = struct.unpack_from(order + "HHIIII", buf, p)
+                    if iface >= len(ifaces) or caplen > end - p - 20:
+                        status.records = count
+                        status.stop(at, f"packet block {count + 1} at byte {at} is malformed")
+                        return
+                    lt, _snap, mul, shift, div = ifaces[iface]
+                    ts = (hi << 32 | lo) * mul
+                    if shift:
+                        ts >>= shift
+                    if div != 1:
+                        ts //= div
+                    count += 1
+                    yield ts, wire, lt, buf, p + 20, p + 20 + caplen
+                elif btype == 3:  # simple packet block: interface 0, no timestamp
+                    if not ifaces:
+                        status.records = count
+                        status.stop(at, f"simple packet block at byte {at} comes before any interface description")
+                        return
+                    (wire,) = struct.unpack_from(order + "I", buf, p)
+                    lt, snap, _mul, _shift, _div = ifaces[0]
+                    caplen = min(wire, snap or wire, end - p - 4)
+                    count += 1
+                    yield 0, wire, lt, buf, p + 4, p + 4 + caplen
+                elif btype == 1:  # interface description
+                    ifaces.append(_interface(buf, p, end, order))
+                    if ifaces[-1][0] not in status.linktypes:
+                        status.linktypes.append(ifaces[-1][0])
+                elif btype == 0x0A0D0D0A:  # a new section: interface numbering starts again
+                    ifaces = []
+            status.records = count
+            chunk = self._read(base + n)
+            while chunk and n - off + len(chunk) < need:
+                more = self._read(base + n + len(chunk))
+                if not more:
+                    break
+                chunk += more
+            if not chunk:
+                break
+            buf = buf[off:] + chunk
+            base += off
+            off = 0
+        status.records = count
+        left = len(buf) - off
+        if left:
+            status.stop(base + off, f"the file ends inside a block at byte {base + off} ({left} bytes of it present)")
+
+
+def _interface(buf: bytes, p: int, end: int, order: str) -> tuple[int, int, int, int, int]:
+    """(link type, snapshot length, mul, shift, div): ns = ticks * mul >> shift // div for this interface."""
+    linktype, _res, snaplen = struct.unpack_from(order + "HHI", buf, p)
+    resol = 6
+    i = p + 8
+    while i + 4 <= end:
+        code, size = struct.unpack_from(order + "HH", buf, i)
+        if code == 0:
+            break
+        if code == 9 and size >= 1:
+            resol = buf[i + 4]
+        i += 4 + (size + 3) // 4 * 4
+    if resol & 0x80:  # ticks of 2**-n seconds
+        return linktype, snaplen, 1000000000, resol & 0x7F, 1
+    digits = resol & 0x7F
+    if digits <= 9:
+        return linktype, snaplen, 10 ** (9 - digits), 0, 1
+    return linktype, snaplen, 1, 0, 10 ** (digits - 9)
