@@ -25,6 +25,7 @@ from netwarden.cli import (
     lab,
     link,
     metrics,
+    pcap,
     poll,
     porting,
     prefix,
@@ -74,6 +75,7 @@ app.add_typer(alerts.maintenance_app, name="maintenance")
 app.add_typer(sla.app, name="sla")
 app.add_typer(config.app, name="config")
 app.add_typer(acl.app, name="acl")
+app.add_typer(pcap.app, name="pcap")
 app.add_typer(security.app, name="security")
 
 
