@@ -189,7 +189,10 @@ def test_port_scan_joins_the_servers_sshd_lines_about_the_scanner(ctx: Context) 
         source_port=40022,
     )
     unrelated = sshd(2, "bob", 1234, src="10.1.20.99")
-    store(ctx, [*scan, probe, unrelated])
+    # The scanner also talks to a host it did not scan: not this incident's story.
+    elsewhere = LogEvent(time=at(1.5), host="backup9", kind="other", raw=f"backup9 sshd[5]: Connection from {H1}",
+                         app="sshd", source_ip=H1)  # fmt: skip
+    store(ctx, [*scan, probe, unrelated, elsewhere])
     with ctx.db() as db:
         result = service.detect(db, OPERATOR, ctx.settings)
         [incident] = correlate.list_incidents(db, VIEWER)
@@ -199,6 +202,7 @@ def test_port_scan_joins_the_servers_sshd_lines_about_the_scanner(ctx: Context) 
     assert (incident.attacker_device, [a.device for a in incident.assets]) == ("h1", ["srv1"])
     assert probe.raw in [t.raw for t in detail.timeline]
     assert unrelated.raw not in [t.raw for t in detail.timeline]
+    assert elsewhere.raw not in [t.raw for t in detail.timeline]
 
 
 def test_config_change_inside_a_maintenance_window_is_expected(ctx: Context) -> None:

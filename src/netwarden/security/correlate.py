@@ -18,7 +18,6 @@ call. Status changes are audited and kept in the incident's history.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,6 +63,7 @@ DEFAULT_WINDOW = 1800.0  # seconds
 MAX_TIMELINE = 1000  # entries kept per incident: the first and last halves, with a mark for the gap
 AUTH_KINDS = frozenset({"auth-failure", "auth-success", "auth-invalid-user", "sudo", "session-open", "session-close"})
 AUTH_APPS = frozenset({"sshd", "sshd-session", "dropbear", "sudo", "su", "login", "passwd", "systemd-logind", "vsftpd"})
+WEB_APPS = frozenset({"nginx", "apache", "apache2", "httpd", "haproxy", "lighttpd"})
 # The leading rule names the incident's vector; earlier in this list leads.
 VECTORS = {
     "login-after-failures": "Account compromise after failed logins",
@@ -87,13 +87,18 @@ class Assets:
 
     by_address: dict[str, Asset] = field(default_factory=dict)
     by_name: dict[str, Asset] = field(default_factory=dict)
+    addresses: dict[str, dict[str, None]] = field(default_factory=dict)  # device -> its addresses, in order
 
     def add(self, device: str, site: str | None, role: str | None, addresses: Iterable[str]) -> None:
+        """A device and its addresses, the one to name first (data plane before management) first."""
         self.by_name.setdefault(device, Asset(device=device, site=site, role=role))
+        own = self.addresses.setdefault(device, {})
         for address in addresses:
             bare = address.split("/")[0]
             if bare and bare not in self.by_address:
                 self.by_address[bare] = Asset(device=device, site=site, role=role, address=bare)
+            if bare:
+                own[bare] = None
 
     def resolve(self, target: str) -> Asset | None:
         """The device at an address, or named so."""
@@ -103,13 +108,23 @@ class Assets:
         asset = self.by_name.get(host)
         return asset.role if asset else None
 
+    def aliases(self, target: str) -> set[str]:
+        """Every name and address the target is known by: itself, its device's name and addresses."""
+        asset = self.resolve(target)
+        if asset is None:
+            return {target}
+        return {target, asset.device, *self.addresses.get(asset.device, {})}
+
 
 def source_of(event: LogEvent, assets: Assets | None = None) -> str:
-    """Which kind of log an event came from: firewall, auth, switch or device."""
-    if event.kind.startswith("firewall-") or event.parser.split(".")[0] in ("nftables", "iptables"):
+    """Which kind of log an event came from: firewall, auth, web, switch or device."""
+    if event.kind.startswith("firewall-") or event.parser.split(".")[0] in ("nftables", "iptables", "netfilter"):
         return "firewall"
-    if event.kind in AUTH_KINDS or event.app.lower() in AUTH_APPS:
+    app = event.app.lower()
+    if event.kind in AUTH_KINDS or app in AUTH_APPS:
         return "auth"
+    if app in WEB_APPS:
+        return "web"
     if assets is not None and assets.role_of(event.host) == "switch":
         return "switch"
     return "device"
@@ -231,14 +246,41 @@ def correlate(
         for cluster in clusters:
             first = min(d.first for d in cluster) - gap
             last = max(d.last for d in cluster) + gap
-            pool = by_source.get(key[1], []) if key[0] == "ip" else by_user.get(key[1], []) if key[0] == "user" else []
-            related = [e for e in pool if first <= e.time <= last]
-            drafts.append(_draft(key, cluster, related, assets))
+            targets = _targets(cluster, key)
+            if key[0] == "ip":
+                # The attacker's other lines about the same targets, from any source (its traffic to
+                # hosts it did not attack is not this incident's story).
+                focus = {alias for t in targets for alias in assets.aliases(t)}
+                related = [
+                    e
+                    for e in by_source.get(key[1], [])
+                    if first <= e.time <= last and (not focus or e.host in focus or e.dest_ip in focus)
+                ]
+            elif key[0] == "user":
+                related = [e for e in by_user.get(key[1], []) if first <= e.time <= last]
+            else:
+                related = []
+            drafts.append(_draft(key, cluster, related, targets, assets))
     drafts.sort(key=lambda d: d.first)
     return drafts
 
 
-def _draft(key: tuple[str, str], cluster: list[Detection], related: list[LogEvent], assets: Assets) -> Draft:
+def _targets(cluster: Sequence[Detection], key: tuple[str, str]) -> list[str]:
+    """What the detections say was attacked (addresses or device names)."""
+    targets: list[str] = []
+    for d in cluster:
+        if d.rule == "new-device":
+            continue  # its target is the device itself, a MAC
+        if d.target:
+            targets.append(d.target)
+        targets += [str(h) for h in d.details.get("hosts", [])]
+    attacker = key[1] if key[0] == "ip" else None
+    return sorted({t for t in targets if t and t != attacker})
+
+
+def _draft(
+    key: tuple[str, str], cluster: list[Detection], related: list[LogEvent], targets: list[str], assets: Assets
+) -> Draft:
     seen: set[tuple[dt.datetime, str, str]] = set()
     events: list[LogEvent] = []
     for e in [*(e for d in cluster for e in d.events), *related]:
@@ -248,28 +290,18 @@ def _draft(key: tuple[str, str], cluster: list[Detection], related: list[LogEven
             events.append(e)
     events.sort(key=lambda e: e.time)
     attacker = key[1] if key[0] == "ip" else None
-    targets: list[str] = []
-    for d in cluster:
-        if d.rule == "new-device":
-            continue  # its target is the device itself, a MAC
-        if d.target:
-            targets.append(d.target)
-        targets += [str(h) for h in d.details.get("hosts", [])]
-    for e in events:
-        kind = source_of(e, assets)
-        if kind == "firewall" and e.dest_ip:
-            targets.append(e.dest_ip)
-        elif kind != "firewall" and (attacker is None or e.source_ip == attacker):
-            targets.append(e.host)
-    targets = sorted({t for t in targets if t and t != attacker})
+    hit = {e.dest_ip for e in events if e.dest_ip}
     found: dict[str, Asset] = {}
     for t in targets:
         a = assets.resolve(t)
-        if a is not None and a.device not in found and (attacker is None or a.address != attacker):
-            found[a.device] = a if a.address else a.model_copy(update={"address": _address_of(t)})
+        if a is not None and a.device not in found:
+            if a.address is None:  # named, not addressed: the address the attacker reached, else its first
+                own = list(assets.addresses.get(a.device, {}))
+                a = a.model_copy(update={"address": next((x for x in own if x in hit), own[0] if own else None)})
+            found[a.device] = a
     attacker_asset = assets.resolve(attacker) if attacker else None
     if attacker_asset is not None:
-        found.pop(attacker_asset.device, None)  # the attacker's own logs are not a victim's
+        found.pop(attacker_asset.device, None)  # a host attacking itself is no victim
     sources = sorted({source_of(e, assets) for e in events})
     return Draft(
         key=key,
@@ -281,13 +313,6 @@ def _draft(key: tuple[str, str], cluster: list[Detection], related: list[LogEven
         sources=sources,
         timeline=_timeline(cluster, events, assets),
     )
-
-
-def _address_of(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
 
 
 def _timeline(cluster: Sequence[Detection], events: Sequence[LogEvent], assets: Assets) -> list[TimelineEntry]:

@@ -45,7 +45,7 @@ def inventory_view(db: Session, actor: Actor) -> tuple[correlate.Assets, set[str
             site_of[dev.name] = dev.site
         if offset + _PAGE >= page.total:
             break
-    addresses: dict[str, list[str]] = {name: [d.mgmt_ip] if d.mgmt_ip else [] for name, d in devices.items()}
+    addresses: dict[str, list[str]] = {}
     for offset in range(0, 100_000_000, _PAGE):
         ipage = inventory.list_interfaces(db, actor, limit=_PAGE, offset=offset)
         for iface in ipage.items:
@@ -54,8 +54,8 @@ def inventory_view(db: Session, actor: Actor) -> tuple[correlate.Assets, set[str
                 macs.add(mac)
         if offset + _PAGE >= ipage.total:
             break
-    for name, dev in devices.items():
-        assets.add(name, dev.site, dev.role, addresses.get(name, []))
+    for name, dev in devices.items():  # interface addresses first: an attack reaches the data plane
+        assets.add(name, dev.site, dev.role, [*addresses.get(name, []), *([dev.mgmt_ip] if dev.mgmt_ip else [])])
     return assets, macs, site_of
 
 
