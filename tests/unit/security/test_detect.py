@@ -74,6 +74,17 @@ def test_brute_force_counts_attempts_not_lines_and_keeps_every_line_as_evidence(
     assert public["first"] == events[0].time.isoformat()
 
 
+def test_a_not_allowed_line_without_port_is_the_same_attempt() -> None:
+    events = []
+    for i in range(5):
+        head = f"{stamp(i)} srv1 sshd[{i}]:"
+        events.append(ev(i, "auth-failure", f"{head} User root from {ATTACKER} not allowed because not listed in"
+                         " AllowUsers", app="sshd", source_ip=ATTACKER, user="root"))  # fmt: skip
+        events += sshd_failure(i + 0.1, "root", 43100 + i)
+    [d] = by_rule(run(events), "brute-force")
+    assert d.count == 5 and len(d.evidence) == 15
+
+
 def test_brute_force_threshold_and_window() -> None:
     four = [e for i in range(4) for e in sshd_failure(i * 5, "root", 41000 + i)]
     assert by_rule(run(four), "brute-force") == []

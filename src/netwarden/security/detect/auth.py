@@ -2,9 +2,11 @@
 privilege escalation.
 
 Failures are the ``auth-failure`` and ``auth-invalid-user`` events. sshd often logs one attempt
-twice ("Invalid user admin from A port P", then "Failed password for invalid user admin from A port
-P"): an ``auth-invalid-user`` line is counted as an attempt only when no ``auth-failure`` line of the
-same source port follows it, so ``count`` is attempts, not lines; both lines stay evidence.
+twice or three times ("Invalid user admin from A port P", "User root from A not allowed because not
+listed in AllowUsers", then "Failed password for invalid user admin from A port P"): an
+``auth-invalid-user`` line is counted as an attempt only when no ``auth-failure`` line of the same
+source port exists, and a failure line without a port only when the source's failures carry none,
+so ``count`` is attempts, not lines; every line stays evidence.
 """
 
 from __future__ import annotations
@@ -41,14 +43,20 @@ def service_of(event: LogEvent) -> str:
 
 
 def _attempts(events: Sequence[LogEvent]) -> set[int]:
-    """ids of the failure events that count as attempts (see the module docstring)."""
+    """ids of the failure events that count as attempts (see the module docstring).
+
+    Where a source's failures carry ports (one connection each), a failure line without a port
+    (sshd's "User root from A not allowed because not listed in AllowUsers") is the same attempt as
+    the ported line that follows it, so only ported lines count.
+    """
     failed_ports = {(e.host, e.source_ip, e.source_port) for e in events if e.kind == "auth-failure" and e.source_port}
-    return {
-        id(e)
-        for e in events
-        if e.kind == "auth-failure"
-        or (e.kind == "auth-invalid-user" and (e.host, e.source_ip, e.source_port) not in failed_ports)
-    }
+    ported = {(host, src) for host, src, _ in failed_ports}
+    counted = set()
+    for e in events:
+        paired = e.kind == "auth-invalid-user" and (e.host, e.source_ip, e.source_port) in failed_ports
+        if not paired and (e.source_port or (e.host, e.source_ip) not in ported):
+            counted.add(id(e))
+    return counted
 
 
 def _users(events: Sequence[LogEvent]) -> list[str]:
