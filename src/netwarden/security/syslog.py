@@ -16,11 +16,13 @@ docs/decisions/0020-syslog-receiver.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -41,9 +43,11 @@ __all__ = [
     "SyslogMessage",
     "SyslogReceiver",
     "SyslogStats",
+    "SyslogTotals",
     "parse",
     "start_from_settings",
     "tls_context",
+    "totals",
 ]
 
 log = logging.getLogger(__name__)
@@ -108,20 +112,33 @@ _MONTHS = {
 }
 # BSD stamp "Mmm dd hh:mm:ss", optionally with Cisco's sequence number and origin-id ("123: r1: "),
 # time-not-set marker ("*" or "."), year (NX-OS puts it first), milliseconds and zone ("*Mar  1 00:01:02.345 UTC:").
+# The zone must be followed by its colon: a hostname in capitals ("RTR1", "CORE") is no zone.
 _BSD_TIME = re.compile(
     r"(?:\d{1,10}: )?(?:(?P<origin>[\w.-]{1,64}): )?[*.]?(?:(?P<year0>\d{4}) )?"
     r"(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(?P<day>\d{1,2})"
-    r"(?: (?P<year>\d{4}))? (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,6}))?(?: (?P<tz>[A-Z]{2,5}))?:? ?"
+    r"(?: (?P<year>\d{4}))? (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,6}))?"
+    r"(?: (?P<tz>[A-Z]{2,5})(?=:))?:? ?"
 )
 _ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) ")
 _TAG = re.compile(r"(?P<app>[^\s\[\]:]{1,48})(?:\[(?P<pid>[^\]\s]{0,32})\])?: ?")
+# The fast path: the two shapes nearly every sender uses, read by one match each. A frame either fails
+# these (and the general parser reads it) or gives exactly what the general parser gives (tested).
+#   RFC 3164 as syslogd/rsyslog write it: "<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG"
+#   RFC 5424: "<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG"
+_FAST_3164 = re.compile(
+    r"<(0|[1-9]\d{0,2})>((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d:\d\d) "
+    r"([^ \[:%][^ \[:]*) ([^\s\[\]:%][^\s\[\]:]{0,47})(?:\[([^\]\s]{0,32})\])?: ?"
+)
+_FAST_5424 = re.compile(r"<(0|[1-9]\d{0,2})>1 ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ")
+_stamps: dict[str, dt.datetime | None] = {}  # BSD stamp text -> time, for the month in _stamps_month
+_stamps_month = (0, 0)
 
 
 def parse(data: bytes, source: str = "", received: dt.datetime | None = None) -> SyslogMessage:
     """One syslog frame (no transport framing) as a message; raises :class:`SyslogError` if it is none.
 
     Args:
-        data: the frame; a trailing NUL, CR or LF is ignored.
+        data: the frame; a trailing NUL, CR or LF is ignored. Bytes that are not UTF-8 become U+FFFD.
         source: the sender's address, kept on the message.
         received: when it arrived (now when None); also the reference year for RFC 3164 stamps.
     """
@@ -131,7 +148,47 @@ def parse(data: bytes, source: str = "", received: dt.datetime | None = None) ->
         raise SyslogError("empty", "empty syslog frame")
     if len(body) > MAX_FRAME:
         raise SyslogError("too_long", f"syslog frame of {len(body)} bytes; at most {MAX_FRAME} are read")
-    text = body.decode("utf-8", errors="replace")
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", errors="replace")
+    if (m := _FAST_3164.match(text)) is not None:
+        value = int(m.group(1))
+        if value < 192 and not m.group(4).isdigit():
+            _pri, stamp, host, app, pid = m.groups()
+            when = _bsd_cached(stamp, now)
+            facility, severity = divmod(value, 8)
+            return SyslogMessage(
+                when, host, app, pid or "", severity, facility, "", text[m.end() :], text, source, now, "", 3164
+            )
+    elif (m := _FAST_5424.match(text)) is not None:
+        value = int(m.group(1))
+        if value < 192:
+            _pri, stamp, host, app, pid, msgid = m.groups()
+            return _rfc5424_fields(
+                stamp, host, app, pid, msgid, text[m.end() :], text, value >> 3, value & 7, source, now
+            )
+    return _parse_general(text, source, now)
+
+
+def _bsd_cached(stamp: str, now: dt.datetime) -> dt.datetime | None:
+    """The time of a plain BSD stamp ("Nov 23 12:00:01"), remembered: a busy second repeats it thousands of times."""
+    global _stamps_month
+    month = (now.year, now.month)
+    if _stamps_month != month or len(_stamps) >= 4096:
+        _stamps.clear()
+        _stamps_month = month
+    try:
+        return _stamps[stamp]
+    except KeyError:
+        mon, day, clock = stamp.split(maxsplit=2)
+        h, m, s = clock.split(":")
+        value = _stamps[stamp] = _bsd_time(now, mon, day, None, h, m, s, None)
+        return value
+
+
+def _parse_general(text: str, source: str, now: dt.datetime) -> SyslogMessage:
+    """Every variant the fast path leaves: Cisco's sequence numbers and origin-ids, NX-OS stamps, no HOSTNAME..."""
     pri = _PRI.match(text)
     if pri is None:
         raise SyslogError("no_pri", "syslog frame does not start with <PRI>")
@@ -150,6 +207,22 @@ def _rfc5424(rest: str, raw: str, facility: int, severity: int, source: str, now
     if len(parts) < 6:
         raise SyslogError("malformed", "RFC 5424 header is missing fields (TIMESTAMP HOSTNAME APP PROCID MSGID SD)")
     stamp, host, app, pid, msgid, tail = parts
+    return _rfc5424_fields(stamp, host, app, pid, msgid, tail, raw, facility, severity, source, now)
+
+
+def _rfc5424_fields(
+    stamp: str,
+    host: str,
+    app: str,
+    pid: str,
+    msgid: str,
+    tail: str,
+    raw: str,
+    facility: int,
+    severity: int,
+    source: str,
+    now: dt.datetime,
+) -> SyslogMessage:
     when = None if stamp == "-" else _iso(stamp)
     if stamp != "-" and when is None:
         raise SyslogError("bad_timestamp", f"RFC 5424 timestamp {stamp[:40]!r} is not RFC 3339")
@@ -157,19 +230,7 @@ def _rfc5424(rest: str, raw: str, facility: int, severity: int, source: str, now
     if msg.startswith("\ufeff"):
         msg = msg[1:]  # the BOM that marks a UTF-8 MSG
     return SyslogMessage(
-        time=when,
-        host=_nil(host),
-        app=_nil(app),
-        pid=_nil(pid),
-        severity=severity,
-        facility=facility,
-        msgid=_nil(msgid),
-        text=msg,
-        raw=raw,
-        source=source,
-        received=now,
-        structured=structured,
-        rfc=5424,
+        when, _nil(host), _nil(app), _nil(pid), severity, facility, _nil(msgid), msg, raw, source, now, structured, 5424
     )
 
 
@@ -235,26 +296,31 @@ def _nil(value: str) -> str:
 def _iso(stamp: str) -> dt.datetime | None:
     if len(stamp) > 40:
         return None
-    fixed = re.sub(r"(\.\d{6})\d+", r"\1", stamp)  # Python reads microseconds, RFC 3339 allows more
     try:
-        when = dt.datetime.fromisoformat(fixed)
+        when = dt.datetime.fromisoformat(stamp)
     except ValueError:
-        return None
+        fixed = re.sub(r"(\.\d{6})\d+", r"\1", stamp)  # more than the digits fromisoformat reads
+        try:
+            when = dt.datetime.fromisoformat(fixed)
+        except ValueError:
+            return None
     return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def _bsd(m: re.Match[str], now: dt.datetime) -> dt.datetime | None:
-    month = _MONTHS[m.group("mon")]
-    given = m.group("year") or m.group("year0")
+    year = m.group("year") or m.group("year0")
+    return _bsd_time(now, m["mon"], m["day"], year, m["h"], m["m"], m["s"], m["frac"])
+
+
+def _bsd_time(
+    now: dt.datetime, mon: str, day: str, given: str | None, h: str, m: str, s: str, frac: str | None
+) -> dt.datetime | None:
+    month = _MONTHS[mon]
     year = int(given) if given else now.year
     if not given and month > now.month + 1:
         year -= 1  # December's message read in January
-    frac = (m.group("frac") or "0").ljust(6, "0")
     try:
-        return dt.datetime(
-            year, month, int(m.group("day")), int(m.group("h")), int(m.group("m")), int(m.group("s")),
-            int(frac), tzinfo=dt.UTC,
-        )  # fmt: skip
+        return dt.datetime(year, month, int(day), int(h), int(m), int(s), int((frac or "0").ljust(6, "0")), dt.UTC)
     except ValueError:
         return None
 
@@ -262,12 +328,21 @@ def _bsd(m: re.Match[str], now: dt.datetime) -> dt.datetime | None:
 # ---------------------------------------------------------------- receiver
 
 MessageSink = Callable[[list[SyslogMessage]], Awaitable[None] | None]
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)  # Linux: datagrams the kernel dropped, as ancillary data
+UDP_READS = 512  # datagrams read per wake-up of the UDP socket before other work gets its turn
 
 
 @dataclass
 class SyslogStats:
     """Counters: every frame ``received`` is ``parsed`` or ``dropped`` by reason; every parsed message is
-    ``delivered``, still pending, or ``lost`` by reason."""
+    ``delivered``, still pending, or ``lost`` by reason.
+
+    ``by_transport`` splits ``received`` by udp, tcp and tls. ``dropped["socket_overflow"]`` counts datagrams
+    the kernel dropped because the UDP socket's buffer was full (read from SO_RXQ_OVFL). ``anomalies`` counts
+    parsed messages that needed repair: ``invalid_utf8`` (bytes replaced by U+FFFD), ``no_timestamp``.
+    ``backpressure_pauses`` counts the times a TCP or TLS connection stopped being read because the sink
+    was behind (its sender then waits: nothing it sent is dropped).
+    """
 
     received: int = 0
     parsed: int = 0
@@ -278,24 +353,35 @@ class SyslogStats:
     connections: int = 0
     connections_refused: int = 0
     tls_handshakes_failed: int = 0
+    by_transport: dict[str, int] = field(default_factory=dict)
+    anomalies: dict[str, int] = field(default_factory=dict)
+    backpressure_pauses: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def add(self, other: SyslogStats) -> None:
+        """Add ``other``'s counters to these."""
+        for name, value in asdict(other).items():
+            if isinstance(value, dict):
+                mine: dict[str, int] = getattr(self, name)
+                for key, n in value.items():
+                    mine[key] = mine.get(key, 0) + n
+            else:
+                setattr(self, name, getattr(self, name) + value)
 
-class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, receiver: SyslogReceiver) -> None:
-        self.receiver = receiver
 
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        self.receiver.handle_frame(data, str(addr[0]))
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("syslog udp socket error=%r", str(exc))
+def _count(counter: dict[str, int], key: str, n: int = 1) -> None:
+    counter[key] = counter.get(key, 0) + n
 
 
 class _Tcp(asyncio.Protocol):
-    """RFC 6587 framing, decided per frame: a digit starts ``LEN SP MSG``, anything else a LF-ended line.
+    """One TCP or TLS connection: RFC 6587 framing, decided per frame (a digit starts ``LEN SP MSG``,
+    anything else a LF-ended line), and back-pressure.
+
+    Frames are taken from the buffer only as far as the receiver has room for them; when it has none,
+    reading stops (the kernel's window closes and the sender waits) until the sink has caught up and the
+    receiver calls :meth:`resume`. So nothing a sender got acknowledged is dropped for want of room.
 
     With ``tls`` the connection is upgraded (RFC 5425) before any byte is read as syslog; RFC 5425 frames
     are octet-counted, and a LF-framed sender over TLS is read as over TCP.
@@ -304,7 +390,9 @@ class _Tcp(asyncio.Protocol):
     def __init__(self, receiver: SyslogReceiver, tls: ssl.SSLContext | None = None) -> None:
         self.receiver = receiver
         self.tls = tls
+        self.kind = "tls" if tls is not None else "tcp"
         self.ready = tls is None  # False until the TLS handshake is done
+        self.paused = False  # reading stopped by back-pressure
         self.buffer = bytearray()
         self.skip = 0  # bytes of an oversized frame still to throw away
         self.skip_line = False  # an oversized LF-framed line: throw away up to its LF
@@ -340,13 +428,13 @@ class _Tcp(asyncio.Protocol):
             return
         self.transport, self.ready = wrapped, True
         if self.buffer:  # what was decrypted right after the handshake, before this task resumed
-            self._frames()
+            self._pump()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if not self.ready and self.buffer:  # plaintext decrypted before the handshake task resumed
-            self._frames()
+        # Everything this connection delivered is taken, room or not: the sender saw it acknowledged.
+        self._pump(final=True)
         if self.buffer and not self.skip_line:
-            self.receiver.handle_frame(bytes(self.buffer), self.source)  # the last line may lack its LF
+            self.receiver._ingest([bytes(self.buffer)], self.source, self.kind)  # the last line may lack its LF
         self.buffer.clear()
         self.receiver._disconnected(self)
 
@@ -357,69 +445,119 @@ class _Tcp(asyncio.Protocol):
             self.skip -= cut
             view = view[cut:]
         self.buffer += view
-        if self.ready:
-            self._frames()
+        if self.ready and not self.paused:
+            self._pump()
 
-    def _frames(self) -> None:
-        buf = self.buffer
-        start = 0
+    def resume(self) -> None:
+        """The receiver has room again: take what the buffer holds, then read again unless it filled up."""
+        if not self.paused:
+            return
+        self.paused = False
+        self._pump()
+        if not self.paused and self.transport is not None:
+            self.transport.resume_reading()
+
+    def _pump(self, final: bool = False) -> None:
+        """Frame and hand over what the buffer holds, as far as the receiver has room; stop reading when full."""
         receiver = self.receiver
-        while start < len(buf):  # each pass consumes at least one byte or stops
+        for _ in range(len(self.buffer) + 1):  # each pass takes at least one frame, or stops
+            room = MAX_PENDING_HARD if final else receiver._room()
+            if room <= 0:
+                break
+            frames, more = self._frames(room)
+            if frames:
+                receiver._ingest(frames, self.source, self.kind)
+            if not more:
+                break
+        if not final and receiver._room() <= 0:
+            self._pause()
+
+    def _pause(self) -> None:
+        if not self.paused:
+            self.paused = True
+            if self.transport is not None:
+                self.transport.pause_reading()
+            self.receiver._paused(self)
+
+    def _frames(self, limit: int) -> tuple[list[bytes], bool]:
+        """Up to ``limit`` complete frames off the buffer, and whether the limit stopped it with bytes left."""
+        buf = self.buffer
+        start, end = 0, len(buf)
+        frames: list[bytes] = []
+        receiver = self.receiver
+        while start < end:  # each pass consumes at least one byte or stops
+            if len(frames) >= limit:
+                del buf[:start]
+                return frames, True
             if self.skip_line:
                 nl = buf.find(b"\n", start)
                 if nl < 0:
-                    start = len(buf)
+                    start = end
                     break
                 self.skip_line, start = False, nl + 1
                 continue
             if 0x30 <= buf[start] <= 0x39:
                 sp = buf.find(b" ", start, start + 11)
                 if sp < 0:
-                    if len(buf) - start < 11:
+                    if end - start < 11:
                         break  # the length is still arriving
-                    receiver._reject("bad_frame")
+                    receiver._reject("bad_frame", self.kind)
                     self.skip_line = True
                     continue
-                digits = bytes(buf[start:sp])
+                digits = buf[start:sp]
                 if not digits.isdigit():
-                    receiver._reject("bad_frame")
+                    receiver._reject("bad_frame", self.kind)
                     self.skip_line = True
                     continue
                 size = int(digits)
                 if size > MAX_FRAME:
-                    receiver._reject("too_long")
-                    available = len(buf) - (sp + 1)
+                    receiver._reject("too_long", self.kind)
+                    available = end - (sp + 1)
                     if available >= size:
                         start = sp + 1 + size
                     else:
-                        self.skip, start = size - available, len(buf)
+                        self.skip, start = size - available, end
                     continue
-                if len(buf) - (sp + 1) < size:
+                if end - (sp + 1) < size:
                     break
-                receiver.handle_frame(bytes(buf[sp + 1 : sp + 1 + size]), self.source)
+                frames.append(bytes(buf[sp + 1 : sp + 1 + size]))
                 start = sp + 1 + size
-            else:
-                nl = buf.find(b"\n", start)
-                if nl < 0:
-                    if len(buf) - start > MAX_FRAME:
-                        receiver._reject("too_long")
-                        self.skip_line, start = True, len(buf)
-                    break
-                if nl > start:  # blank lines between frames are not messages
-                    receiver.handle_frame(bytes(buf[start:nl]), self.source)
-                start = nl + 1
+                continue
+            # A run of LF-terminated lines: split them at once, up to a line that starts another framing.
+            # With little room left, only about as many bytes as that room needs are copied and split.
+            room = limit - len(frames)
+            window = end if room > 4096 else min(end, start + room * 1024)
+            last = buf.rfind(b"\n", start, window)
+            if last < 0 and window < end:
+                last = buf.find(b"\n", window)
+            if last < 0:
+                if end - start > MAX_FRAME:
+                    receiver._reject("too_long", self.kind)
+                    self.skip_line, start = True, end
+                break
+            for line in bytes(buf[start:last]).split(b"\n"):
+                if room <= 0 or (line and 0x30 <= line[0] <= 0x39):
+                    break  # the limit, or an octet-counted frame: the outer loop goes on from here
+                if line:  # blank lines between frames are not messages
+                    frames.append(line)
+                    room -= 1
+                start += len(line) + 1
         del buf[:start]
+        return frames, False
 
 
 class SyslogReceiver:
-    """The UDP and TCP syslog listener: parse, rate-limit, deliver in batches.
+    """The UDP, TCP and TLS syslog listener: parse, bound, deliver in batches.
 
     Args:
         sink: called with each batch of messages (sync or async).
-        rate, burst: per-sender token bucket (messages per second, bucket depth), applied before parsing.
+        rate, burst: per-sender token bucket for UDP datagrams (messages per second, bucket depth), applied
+            before parsing; datagrams over it are dropped (``dropped["rate_limited"]``). TCP and TLS senders
+            are not dropped but slowed: see ``max_pending``.
         flush_interval, batch_size: a batch leaves when it is full or this many seconds after its first message.
-        max_pending: messages waiting for the sink beyond this are dropped (``lost["queue_full"]``).
-        max_connections: TCP connections open at once; more are closed on arrival.
+        max_pending: messages waiting for the sink. At this bound UDP messages are lost (``lost["queue_full"]``)
+            and TCP/TLS connections stop being read until the sink has taken a quarter of them.
+        max_connections: TCP and TLS connections open at once; more are closed on arrival.
     """
 
     def __init__(
@@ -435,10 +573,14 @@ class SyslogReceiver:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sink = sink
-        self.flush_interval, self.batch_size, self.max_pending = flush_interval, max(1, batch_size), max_pending
+        self.flush_interval, self.batch_size = flush_interval, max(1, batch_size)
+        self.max_pending = max(1, max_pending)
         self.max_connections = max_connections
+        self._resume_below = self.max_pending - max(1, self.max_pending // 4)
         self._limits = SenderBuckets(rate, burst, clock)
         self._stats = SyslogStats()
+        # The queue's own bound is only a backstop: the receiver keeps it under max_pending itself, except
+        # for what connections hand over as they close (at most their buffers).
         self._batches: BatchQueue[SyslogMessage] = BatchQueue(
             sink,
             what="syslog message",
@@ -446,12 +588,17 @@ class SyslogReceiver:
             delivered=self._delivered,
             batch_size=batch_size,
             flush_interval=flush_interval,
-            max_pending=max_pending,
+            max_pending=MAX_PENDING_HARD,
         )
-        self._udp: asyncio.DatagramTransport | None = None
+        self._udp: socket.socket | None = None
+        self._udp_overflow = 0  # the kernel's drop count last read from the UDP socket
         self._tcp: asyncio.Server | None = None
         self._tls: asyncio.Server | None = None
         self._conns: set[_Tcp] = set()
+        self._all_closed = asyncio.Event()
+        self._waiting: dict[_Tcp, None] = {}  # paused connections, longest-waiting first
+        self._resuming = False
+        self._senders: dict[str, str] = {}  # datagram address -> sender_key, remembered
         self.udp_address: tuple[str, int] | None = None
         self.tcp_address: tuple[str, int] | None = None
         self.tls_address: tuple[str, int] | None = None
@@ -480,13 +627,18 @@ class SyslogReceiver:
             if udp:
                 sock = socket.socket(family, socket.SOCK_DGRAM)
                 try:
-                    # A burst must wait in the kernel while a batch is delivered, not be lost there.
+                    # A burst must wait in the kernel while a batch is delivered, not be lost there; what is
+                    # lost there anyway is counted through SO_RXQ_OVFL.
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+                    sock.setblocking(False)
                     sock.bind((host, port))
                 except OSError:
                     sock.close()
                     raise
-                self._udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), sock=sock)
+                self._udp = sock
+                loop.add_reader(sock.fileno(), self._udp_ready)
                 self.udp_address = sock.getsockname()[:2]
             if tcp:
                 tcp_port = port if port or not udp or self.udp_address is None else self.udp_address[1]
@@ -502,10 +654,13 @@ class SyslogReceiver:
             raise SyslogError(
                 "bind", f"cannot listen for syslog on {host}:{port}: {exc.strerror or exc}{hint}"
             ) from None
+        _RUNNING.add(self)
         log.info("syslog receiver listening udp=%s tcp=%s tls=%s", self.udp_address, self.tcp_address, self.tls_address)
 
     async def _stop_listening(self) -> None:
         if self._udp is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self._udp.fileno())
             self._udp.close()
             self._udp = None
         for server in (self._tcp, self._tls):
@@ -516,46 +671,137 @@ class SyslogReceiver:
             if conn.handshake is not None and not conn.handshake.done():
                 conn.handshake.cancel()
             if conn.transport is not None:
-                conn.transport.close()  # connection_lost hands over a last unterminated line
+                conn.transport.close()  # connection_lost hands over what the connection buffered
 
     async def close(self, timeout: float = 60.0) -> None:
         """Stop listening and deliver what is pending (a batch being delivered is finished, not cut).
 
-        A sink still busy after ``timeout`` seconds is abandoned and its messages counted as lost.
+        Connections are closed; what they had buffered is delivered too. A sink still busy after ``timeout``
+        seconds is abandoned and its messages counted as lost.
         """
         await self._stop_listening()
-        await asyncio.sleep(0)  # let connection_lost callbacks run
+        if self._conns:  # TLS connections close after their close_notify exchange
+            self._all_closed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_closed.wait(), min(timeout, 5.0))
+        for conn in list(self._conns):
+            if conn.transport is not None:
+                conn.transport.abort()
+        await asyncio.sleep(0)  # let their connection_lost run
+        for conn in list(self._conns):
+            conn.connection_lost(None)
         await self._batches.close(timeout)
+        if self in _RUNNING:
+            _RUNNING.discard(self)
+            _RETIRED.add(self._stats)
 
     def stats(self) -> SyslogStats:
         """A copy of the counters."""
-        s = self._stats
-        return SyslogStats(**{**asdict(s), "dropped": dict(s.dropped), "lost": dict(s.lost)})
+        copy = SyslogStats()
+        copy.add(self._stats)
+        return copy
 
     @property
     def pending(self) -> int:
         return len(self._batches)
 
-    # ------------------------------------------------------------ one frame
+    @property
+    def connections_open(self) -> int:
+        return len(self._conns)
+
+    # ------------------------------------------------------------ frames in
 
     def handle_frame(self, data: bytes, address: str) -> None:
-        """Account for, parse and queue one frame (a datagram or a TCP frame) from ``address``."""
-        self._stats.received += 1
-        sender = sender_key(address)
-        if not self._limits.allow(sender):
-            self._drop("rate_limited")
+        """Account for, parse and queue one datagram from ``address`` (rate limit and queue bound apply)."""
+        self._datagrams([(data, address)])
+
+    def _udp_ready(self) -> None:
+        sock = self._udp
+        if sock is None:
             return
+        items: list[tuple[bytes, str]] = []
+        overflow = self._udp_overflow
+        for _ in range(UDP_READS):
+            try:
+                data, ancdata, _flags, addr = sock.recvmsg(MAX_FRAME + 1, 64)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:  # ICMP errors surface here on some systems: nothing to read
+                log.debug("syslog udp socket error=%r", str(exc))
+                break
+            items.append((data, addr[0]))
+            for level, kind, value in ancdata:
+                if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= 4:
+                    overflow = int.from_bytes(value[:4], sys.byteorder)
+        if overflow != self._udp_overflow:
+            lost = (overflow - self._udp_overflow) % (1 << 32)
+            self._udp_overflow = overflow
+            self._stats.received += lost
+            _count(self._stats.by_transport, "udp", lost)
+            _count(self._stats.dropped, "socket_overflow", lost)
+        if items:
+            self._datagrams(items)
+
+    def _datagrams(self, items: list[tuple[bytes, str]]) -> None:
+        stats, senders, allow = self._stats, self._senders, self._limits.allow
+        stats.received += len(items)
+        _count(stats.by_transport, "udp", len(items))
+        now = dt.datetime.now(dt.UTC)
+        messages: list[SyslogMessage] = []
+        for data, address in items:
+            sender = senders.get(address)
+            if sender is None:
+                if len(senders) >= 65536:
+                    senders.clear()
+                sender = senders[address] = sender_key(address)
+            if not allow(sender):
+                _count(stats.dropped, "rate_limited")
+                continue
+            self._parse_into(messages, data, sender, now)
+        if messages:
+            room = self.max_pending - len(self._batches)
+            if room < len(messages):
+                self._lose("queue_full", len(messages) - max(0, room))
+                messages = messages[: max(0, room)]
+            self._batches.put(messages)
+
+    def _ingest(self, frames: list[bytes], source: str, kind: str) -> None:
+        """Frames of one TCP/TLS connection: parse and queue them all (the caller kept within the room)."""
+        stats = self._stats
+        stats.received += len(frames)
+        _count(stats.by_transport, kind, len(frames))
+        messages: list[SyslogMessage] = []
+        now = dt.datetime.now(dt.UTC)
+        for data in frames:
+            self._parse_into(messages, data, source, now)
+        if messages:
+            self._batches.put(messages)
+
+    def _parse_into(self, messages: list[SyslogMessage], data: bytes, source: str, now: dt.datetime) -> None:
+        stats = self._stats
         try:
-            message = parse(data, sender)
+            message = parse(data, source, now)
         except SyslogError as exc:
-            self._drop(exc.reason)
+            _count(stats.dropped, exc.reason)
             return
         except Exception as exc:  # a parser bug must not stop the listener: counted and logged
-            self._drop("internal_error")
-            log.warning("syslog parsing failed sender=%s error=%r", sender, repr(exc))
+            _count(stats.dropped, "internal_error")
+            log.warning("syslog parsing failed sender=%s error=%r", source, repr(exc))
             return
-        self._stats.parsed += 1
-        self._queue(message)
+        stats.parsed += 1
+        if message.time is None:
+            _count(stats.anomalies, "no_timestamp")
+        if "\ufffd" in message.raw:
+            _count(stats.anomalies, "invalid_utf8")
+        messages.append(message)
+
+    def _reject(self, reason: str, kind: str) -> None:
+        """A frame that framing alone refuses (it never reaches :func:`parse`)."""
+        self._stats.received += 1
+        _count(self._stats.by_transport, kind)
+        _count(self._stats.dropped, reason)
+
+    # ------------------------------------------------------------ connections and back-pressure
 
     def _connected(self, conn: _Tcp) -> bool:
         if len(self._conns) >= self.max_connections or self._batches.closing:
@@ -567,40 +813,85 @@ class SyslogReceiver:
 
     def _disconnected(self, conn: _Tcp) -> None:
         self._conns.discard(conn)
+        self._waiting.pop(conn, None)
+        if not self._conns:
+            self._all_closed.set()
 
     def _tls_failed(self, source: str, exc: BaseException) -> None:
         self._stats.tls_handshakes_failed += 1
         log.info("syslog tls handshake failed sender=%s error=%r", source, str(exc) or type(exc).__name__)
 
-    def _reject(self, reason: str) -> None:
-        """A frame that framing alone refuses (it never reaches :func:`parse`)."""
-        self._stats.received += 1
-        self._drop(reason)
+    def _room(self) -> int:
+        return self.max_pending - len(self._batches)
 
-    def _drop(self, reason: str) -> None:
-        self._stats.dropped[reason] = self._stats.dropped.get(reason, 0) + 1
-
-    def _lose(self, reason: str, count: int) -> None:
-        if count:
-            self._stats.lost[reason] = self._stats.lost.get(reason, 0) + count
-
-    def _queue(self, message: SyslogMessage) -> None:
-        if len(self._batches) >= self.max_pending:
-            self._lose("queue_full", 1)
-            return
-        self._batches.put([message])
-
-    # ------------------------------------------------------------ batches
+    def _paused(self, conn: _Tcp) -> None:
+        self._stats.backpressure_pauses += 1
+        self._waiting[conn] = None
 
     def _delivered(self, count: int) -> None:
         self._stats.delivered += count
         self._stats.batches += 1
+        self._maybe_resume()
+
+    def _lose(self, reason: str, count: int) -> None:
+        if count:
+            _count(self._stats.lost, reason, count)
+            self._maybe_resume()
+
+    def _maybe_resume(self) -> None:
+        if self._waiting and not self._resuming and len(self._batches) <= self._resume_below:
+            self._resuming = True  # once: the sink's callback is no place to parse a backlog
+            asyncio.get_running_loop().call_soon(self._resume)
+
+    def _resume(self) -> None:
+        """Read the paused connections again, longest-waiting first, while there is room."""
+        self._resuming = False
+        for _ in range(len(self._waiting)):
+            if not self._waiting or self._room() <= 0:
+                break
+            conn = next(iter(self._waiting))
+            del self._waiting[conn]
+            conn.resume()  # may pause it again: then it waits at the back
+
+
+MAX_PENDING_HARD = 1 << 62  # no bound in the queue itself: the receiver enforces max_pending
+_RUNNING: set[SyslogReceiver] = set()
+_RETIRED = SyslogStats()  # counters of closed receivers, so the process totals only grow
+
+
+@dataclass(frozen=True)
+class SyslogTotals:
+    """This process's syslog receivers together: counters since start, and what is pending or open now."""
+
+    stats: SyslogStats
+    listening: int
+    pending: int
+    connections_open: int
+
+
+def totals() -> SyslogTotals:
+    """The counters of every receiver this process ran (for /metrics): closed ones' and the running ones'."""
+    stats = SyslogStats()
+    stats.add(_RETIRED)
+    running = list(_RUNNING)
+    for receiver in running:
+        stats.add(receiver._stats)
+    return SyslogTotals(
+        stats,
+        sum(r.listening for r in running),
+        sum(r.pending for r in running),
+        sum(r.connections_open for r in running),
+    )
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     """The server side of RFC 5425: TLS 1.2 or later with this certificate chain (PEM) and its private key."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # No TLS 1.3 session tickets: syslog senders do not resume sessions, and a sender that closes without
+    # reading the tickets it was sent makes its kernel reset the connection, which throws away what the
+    # receiver had not read yet. With nothing sent to them, such senders close cleanly.
+    context.num_tickets = 0
     try:
         context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
