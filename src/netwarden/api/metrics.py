@@ -20,7 +20,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -64,6 +64,59 @@ class _WriteCollector(Collector):
 
 
 REGISTRY.register(_WriteCollector())
+
+
+class _SyslogCollector(Collector):
+    """The syslog receivers of this process (the one ``serve`` runs): frames in, parsed, dropped and lost by
+    reason, and what is pending or open now (decision 0029)."""
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        from netwarden.security.syslog import totals
+
+        now = totals()
+        s = now.stats
+        received = CounterMetricFamily(
+            "netwarden_syslog_received", "Syslog frames received, by transport", labels=["transport"]
+        )
+        for transport in ("udp", "tcp", "tls"):
+            received.add_metric([transport], s.by_transport.get(transport, 0))
+        yield received
+        yield CounterMetricFamily("netwarden_syslog_parsed", "Syslog frames parsed into messages", value=s.parsed)
+        yield _by_reason("netwarden_syslog_dropped", "Syslog frames dropped before parsing or by it", s.dropped)
+        yield CounterMetricFamily(
+            "netwarden_syslog_delivered", "Syslog messages handed to the sink (log store, events)", value=s.delivered
+        )
+        yield _by_reason("netwarden_syslog_lost", "Parsed syslog messages the sink never took", s.lost)
+        yield _by_reason(
+            "netwarden_syslog_anomalies", "Parsed syslog messages repaired (invalid UTF-8, no timestamp)", s.anomalies
+        )
+        yield CounterMetricFamily(
+            "netwarden_syslog_backpressure_pauses",
+            "Times a TCP/TLS syslog connection stopped being read because the sink was behind",
+            value=s.backpressure_pauses,
+        )
+        yield CounterMetricFamily("netwarden_syslog_connections", "TCP/TLS syslog connections", value=s.connections)
+        yield CounterMetricFamily(
+            "netwarden_syslog_connections_refused", "Syslog connections over the limit", value=s.connections_refused
+        )
+        yield CounterMetricFamily(
+            "netwarden_syslog_tls_handshakes_failed", "Failed syslog TLS handshakes", value=s.tls_handshakes_failed
+        )
+        yield GaugeMetricFamily("netwarden_syslog_pending", "Syslog messages waiting for the sink", value=now.pending)
+        yield GaugeMetricFamily(
+            "netwarden_syslog_connections_open", "Syslog TCP/TLS connections open", value=now.connections_open
+        )
+        yield GaugeMetricFamily("netwarden_syslog_listening", "Syslog receivers listening", value=now.listening)
+
+
+def _by_reason(name: str, documentation: str, counts: dict[str, int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=["reason"])
+    for reason, n in sorted(counts.items()):
+        family.add_metric([reason], n)
+    return family
+
+
+REGISTRY.register(_SyslogCollector())
 
 
 def _template(request: Request) -> str:
