@@ -344,7 +344,7 @@ def raw_snmp(path: Path) -> list[SnmpPdu]:
         for ts, wire, lt, buf, p, end in reader.records():
             pkt = decode(ts, wire, lt, buf, p, end)
             if pkt.proto == "udp" and {pkt.sport, pkt.dport} & {161, 162}:
-                out.append(decode_message(buf[pkt.payload_at : pkt.payload_at + pkt.payload_len]))
+                out.append(decode_message(bytes(buf[pkt.payload_at : pkt.payload_at + pkt.payload_len])))
     return out
 
 

@@ -16,6 +16,8 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
+from netwarden.security.pcap.reader import Buffer
+
 __all__ = ["ICMP4_COUNTERPART", "ICMP6_COUNTERPART", "IP_PROTOCOLS", "LINKTYPES", "Packet", "decode", "mac_text"]
 
 LINKTYPES: Final = {
@@ -118,7 +120,7 @@ def _ip_text(raw: bytes) -> str | None:
     return None
 
 
-def decode(ts_ns: int, wire_len: int, linktype: int, buf: bytes, start: int, end: int) -> Packet:
+def decode(ts_ns: int, wire_len: int, linktype: int, buf: Buffer, start: int, end: int) -> Packet:
     """Decode the packet ``buf[start:end]`` captured on a link of type ``linktype``."""
     pkt = Packet(ts_ns, wire_len, end - start, linktype)
     try:
@@ -128,12 +130,12 @@ def decode(ts_ns: int, wire_len: int, linktype: int, buf: bytes, start: int, end
     return pkt
 
 
-def _link(pkt: Packet, linktype: int, buf: bytes, p: int, end: int) -> None:
+def _link(pkt: Packet, linktype: int, buf: Buffer, p: int, end: int) -> None:
     if linktype == 1:
         if end - p < 14:
             pkt.error = "Ethernet header cut short"
             return
-        pkt.dst_mac, pkt.src_mac = buf[p : p + 6], buf[p + 6 : p + 12]
+        pkt.dst_mac, pkt.src_mac = bytes(buf[p : p + 6]), bytes(buf[p + 6 : p + 12])
         _ethertype(pkt, _H(buf, p + 12)[0], buf, p + 14, end)
     elif linktype == 113:  # Linux cooked v1: 16 bytes, protocol last
         _ethertype(pkt, _H(buf, p + 14)[0], buf, p + 16, end)
@@ -147,7 +149,7 @@ def _link(pkt: Packet, linktype: int, buf: bytes, p: int, end: int) -> None:
     elif linktype == 229:
         _ethertype(pkt, 0x86DD, buf, p, end)
     elif linktype in (0, 108):  # BSD loopback: 4-byte address family (host order for 0, network order for 108)
-        raw = buf[p : p + 4]
+        raw = bytes(buf[p : p + 4])
         family = int.from_bytes(raw, "big" if linktype == 108 else "little")
         if linktype == 0 and family > 0xFFFF:
             family = int.from_bytes(raw, "big")
@@ -159,7 +161,7 @@ def _link(pkt: Packet, linktype: int, buf: bytes, p: int, end: int) -> None:
         pkt.proto = f"linktype-{linktype}"
 
 
-def _ethertype(pkt: Packet, ethertype: int, buf: bytes, p: int, end: int) -> None:
+def _ethertype(pkt: Packet, ethertype: int, buf: Buffer, p: int, end: int) -> None:
     for _ in range(4):  # 802.1Q, QinQ: at most a few tags
         if ethertype not in _VLAN:
             break
@@ -183,12 +185,12 @@ def _ethertype(pkt: Packet, ethertype: int, buf: bytes, p: int, end: int) -> Non
         pkt.proto = f"ethertype-0x{ethertype:04x}"
 
 
-def _llc(pkt: Packet, buf: bytes, p: int, end: int) -> None:
+def _llc(pkt: Packet, buf: Buffer, p: int, end: int) -> None:
     dsap = buf[p]
     if dsap == 0x42:
         pkt.proto = "stp"
     elif dsap == 0xAA and end - p >= 8:  # SNAP: OUI and protocol id
-        oui, pid = buf[p + 3 : p + 6], _H(buf, p + 6)[0]
+        oui, pid = bytes(buf[p + 3 : p + 6]), _H(buf, p + 6)[0]
         if oui == b"\x00\x00\x0c":
             pkt.proto = {0x2000: "cdp", 0x2004: "dtp", 0x010B: "stp", 0x2003: "vtp"}.get(pid, "cisco-snap")
         else:
@@ -197,16 +199,16 @@ def _llc(pkt: Packet, buf: bytes, p: int, end: int) -> None:
         pkt.proto = "llc"
 
 
-def _arp(pkt: Packet, buf: bytes, p: int, end: int) -> None:
+def _arp(pkt: Packet, buf: Buffer, p: int, end: int) -> None:
     _hw, ptype, hlen, plen, op = _ARP(buf, p)
     pkt.arp_op = op
     if ptype == 0x0800 and plen == 4 and p + 8 + 2 * hlen + 8 <= end:
         at = p + 8
-        pkt.src_raw = buf[at + hlen : at + hlen + 4]
-        pkt.dst_raw = buf[at + 2 * hlen + 4 : at + 2 * hlen + 8]
+        pkt.src_raw = bytes(buf[at + hlen : at + hlen + 4])
+        pkt.dst_raw = bytes(buf[at + 2 * hlen + 4 : at + 2 * hlen + 8])
 
 
-def _ipv4(pkt: Packet, buf: bytes, p: int, end: int) -> None:
+def _ipv4(pkt: Packet, buf: Buffer, p: int, end: int) -> None:
     if end - p < 20:
         pkt.proto, pkt.error = "ipv4", "IPv4 header cut short"
         return
@@ -221,7 +223,7 @@ def _ipv4(pkt: Packet, buf: bytes, p: int, end: int) -> None:
     _transport(pkt, proto, buf, p + hl, min(end, p + total) if total >= hl else end, total - hl)
 
 
-def _ipv6(pkt: Packet, buf: bytes, p: int, end: int) -> None:
+def _ipv6(pkt: Packet, buf: Buffer, p: int, end: int) -> None:
     if end - p < 40:
         pkt.proto, pkt.error = "ipv6", "IPv6 header cut short"
         return
@@ -244,7 +246,7 @@ def _ipv6(pkt: Packet, buf: bytes, p: int, end: int) -> None:
     _transport(pkt, nxt, buf, q, min(end, q + max(left, 0)), left)
 
 
-def _transport(pkt: Packet, proto: int, buf: bytes, p: int, end: int, length: int) -> None:
+def _transport(pkt: Packet, proto: int, buf: Buffer, p: int, end: int, length: int) -> None:
     pkt.proto = IP_PROTOCOLS.get(proto, f"ip-{proto}")
     if pkt.fragment:
         pkt.payload_at, pkt.payload_len = p, max(length, 0)

@@ -19,7 +19,7 @@ from typing import Any, Final, Protocol
 
 from netwarden.security.pcap import tcpstate as ts_
 from netwarden.security.pcap.decode import Packet, decode
-from netwarden.security.pcap.reader import Record
+from netwarden.security.pcap.reader import Buffer, Record
 
 __all__ = ["AppSink", "FlowTable"]
 
@@ -152,7 +152,7 @@ class FlowTable:
 
     # ------------------------------------------------------------ general path
 
-    def _slow(self, ts: int, wire: int, lt: int, buf: bytes, p: int, end: int) -> None:
+    def _slow(self, ts: int, wire: int, lt: int, buf: Buffer, p: int, end: int) -> None:
         pkt = decode(ts, wire, lt, buf, p, end)
         if pkt.error is not None:
             self.malformed += 1
@@ -192,7 +192,7 @@ class FlowTable:
             flow = ep[FLOW]
             app = flow[F_APP]
             if pay_end > pay_at:
-                payload = buf[pay_at:pay_end]
+                payload = bytes(buf[pay_at:pay_end])
                 if app == "dns":
                     self.apps.dns(ts, flow, ep[ORIG], payload, False)
                 elif app == "snmp":
@@ -280,7 +280,7 @@ class FlowTable:
         flags: int,
         win: int,
         plen: int,
-        buf: bytes,
+        buf: Buffer,
         pay_at: int,
         pay_end: int,
     ) -> None:
@@ -369,7 +369,7 @@ class FlowTable:
         for side in (ep, peer):
             side[FAST] = side[ST] in _FAST_STATES and not app and not (waiting and side[ORIG])
         if app == "dns" and pay_end > pay_at:
-            self.apps.dns(ts, flow, is_orig, buf[pay_at:pay_end], True)
+            self.apps.dns(ts, flow, is_orig, bytes(buf[pay_at:pay_end]), True)
 
     def _reuse(self, ep: list[Any], seq: int, ts: int) -> list[Any]:
         """A SYN on a 5-tuple whose connection is over starts a new flow (Zeek's connection reuse)."""

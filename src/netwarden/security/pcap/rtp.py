@@ -17,9 +17,10 @@ keeps random UDP traffic that happens to start with 0x80 out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from netwarden.monitor.sla import Codec, mos, r_factor
+if TYPE_CHECKING:
+    from netwarden.monitor.sla import Codec
 
 __all__ = ["MIN_PACKETS", "RtpStream", "RtpTracker"]
 
@@ -67,6 +68,9 @@ class RtpStream:
 
     def mos(self) -> tuple[float, float]:
         """(R factor, MOS) for this stream's loss and jitter."""
+        # Imported here: the monitor package pulls in the store, which a capture analysis does not need.
+        from netwarden.monitor.sla import mos, r_factor
+
         codec = CODECS.get(self.payload_type, "g711")
         r = r_factor(0.0, self.jitter * 1000, self.loss_pct(), codec)
         return r, mos(r)
