@@ -6,7 +6,7 @@ Steps, each bounded in time and in parallelism:
 
 1. live hosts: ICMP echo sweep of the ranges, then a TCP probe of 22/80/443 on the silent
    addresses (as discovery does); inventory devices in the ranges are always scanned;
-2. TCP connect scan of the ports on the live hosts (:mod:`netwarden.collect.tcp`);
+2. TCP connect scan of the ports on the live hosts (:mod:`.portscan`);
 3. one service probe per open port (:mod:`netwarden.security.scan.probe`);
 4. SNMP GET of sysDescr with v1 and v2c and the default communities, and with the SNMP
    credentials given (which tell an agent with a private community from no agent);
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from netwarden.collect import icmp, snmp, tcp
 from netwarden.collect._targets import DEFAULT_MAX_ADDRESSES, parse_targets
 from netwarden.errors import InvalidInput, NetwardenError
-from netwarden.security.scan import products, snmpcheck
+from netwarden.security.scan import portscan, products, snmpcheck
 from netwarden.security.scan.probe import GrabOptions, grab
 from netwarden.security.scan.schemas import FailedOut, HostOut, Product, ServiceOut, SnmpDetails
 
@@ -56,7 +56,7 @@ class ScanOptions:
     ports: Sequence[int] = DEFAULT_PORTS
     timeout: float = 1.0
     retries: int = 1
-    concurrency: int = 256
+    concurrency: int = 1024
     grab_concurrency: int = 32
     grab: GrabOptions = field(default_factory=GrabOptions)
     ping: bool = True
@@ -132,17 +132,18 @@ async def _live_hosts(options: ScanOptions, progress: Progress) -> list[str]:
     alive = {r.target for r in swept if r.ok}
     silent = [r.target for r in swept if not r.ok]
     if silent:
-        probed = await tcp.probe(
-            silent,
-            SWEEP_PORTS,
+        stream = portscan.connect_scan(
+            ((a, p) for a in silent for p in SWEEP_PORTS),
             timeout=options.timeout,
             retries=0,
             concurrency=options.concurrency,
-            force=True,
-            hosts_only=False,
+            total=len(silent) * len(SWEEP_PORTS),
             progress=lambda done, total: progress("TCP sweep of silent addresses", done, total),
         )
-        alive.update(r.value.address for r in probed if r.value is not None and r.value.state in ("open", "closed"))
+        async with contextlib.aclosing(stream) as results:
+            async for result in results:
+                if result.state in ("open", "closed"):
+                    alive.add(result.address)
     return sorted(alive, key=_key)
 
 
@@ -154,23 +155,21 @@ async def _open_ports(
     answered: set[str] = set()
     if not addresses:
         return opened, answered
-    stream = tcp.probe_iter(
-        addresses,
-        list(options.ports),
-        options=tcp.TcpOptions(timeout=options.timeout, retries=options.retries, concurrency=options.concurrency),
-        force=True,
-        hosts_only=False,
+    ports = sorted(set(options.ports))
+    stream = portscan.connect_scan(
+        ((a, p) for a in addresses for p in ports),
+        timeout=options.timeout,
+        retries=options.retries,
+        concurrency=options.concurrency,
+        total=len(addresses) * len(ports),
         progress=lambda done, total: progress("port scan", done, total),
     )
     async with contextlib.aclosing(stream) as results:
         async for result in results:
-            state = result.value
-            if state is None:
-                continue
-            if state.state == "open":
-                opened[state.address].append(state.port)
-            if state.state in ("open", "closed"):
-                answered.add(state.address)
+            if result.state == "open":
+                opened[result.address].append(result.port)
+            if result.state in ("open", "closed"):
+                answered.add(result.address)
     return opened, answered
 
 
