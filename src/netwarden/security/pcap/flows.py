@@ -136,6 +136,8 @@ class FlowTable:
                     ep[BY] += wire
                     ep[LAST] = ts
                     if plen > 0:
+                        if not ep[HD]:
+                            self._history(ep, "D", HD)
                         nxt = (seq + plen) & M32
                         delta = (nxt - ep[NXT]) & M32
                         if delta and delta < HALF:
@@ -143,8 +145,6 @@ class FlowTable:
                             ep[PAY] += plen
                         else:
                             self._retransmission(ep)
-                        if not ep[HD]:
-                            self._history(ep, "D", HD)
                     elif not ep[HA] and flags & 16:
                         self._history(ep, "A", HA)
                     continue
