@@ -325,3 +325,14 @@ def test_api_incidents_status_and_report(ctx: Context, api: httpx.Client, tokens
     assert "## Recommended actions" in md.text
     missing = api.get("/api/v1/security/incidents/999", headers=auth(tokens["viewer"]))
     assert missing.status_code == 404
+
+
+def test_a_period_too_busy_is_read_from_its_newest_event_and_says_so(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store(ctx, brute_force(0) + brute_force(3600))
+    monkeypatch.setattr(service, "MAX_EVENTS", 16)
+    with ctx.db() as db:
+        result = service.detect(db, OPERATOR, ctx.settings, save=False)
+    assert result.truncated and result.events == 16
+    assert {d.first for d in result.detections} == {at(3600.5)}  # the older burst was not read

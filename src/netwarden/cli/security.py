@@ -75,7 +75,7 @@ def detections(
     for name, why in result.failed.items():
         err_console.print(f"[red]rule {name} failed: {why}[/]")
     if result.truncated:
-        err_console.print(f"[yellow]only the first {result.events} events of the period were read[/]")
+        err_console.print(f"[yellow]only the newest {result.events} events of the period were read: give --since[/]")
 
     def human() -> None:
         rows = [

@@ -137,6 +137,8 @@ def login_after_failures(events: Sequence[LogEvent], cfg: RuleSettings, ctx: Det
     relevant = [e for e in events if e.source_ip and (e.kind in FAILURE_KINDS or e.kind == "auth-success")]
     out = []
     for (host, src), group in group_by(relevant, lambda e: (e.host, e.source_ip)).items():
+        if len(group) <= cfg.threshold or not any(e.kind == "auth-success" for e in group):
+            continue
         counted = _attempts(group)
         recent: list[LogEvent] = []  # failures within the window before the current event
         for e in group:

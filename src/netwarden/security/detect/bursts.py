@@ -48,8 +48,8 @@ def bursts(
         counted: which events count (all by default); the others still join a burst as evidence.
     """
     n = len(events)
-    if n == 0 or threshold < 1:
-        return []
+    if n < threshold or threshold < 1:
+        return []  # fewer events than the threshold cannot reach it (most groups of a busy log)
     marked = [False] * n
     values: Counter[Hashable] = Counter()
     inside = 0  # counted events in the window (without ``distinct``)
