@@ -24,6 +24,7 @@ from netwarden.api import (
     vlans,
 )
 from netwarden.api import credentials as credentials_api
+from netwarden.api import logs as logs_api
 from netwarden.api import porting as porting_api
 from netwarden.context import Context
 from netwarden.errors import StoreError
@@ -44,6 +45,7 @@ ROUTERS = [
     alerts,
     configs,
     security,
+    logs_api,
     users,
     audit,
 ]

@@ -24,6 +24,7 @@ from netwarden.cli import (
     ipam,
     lab,
     link,
+    logs,
     metrics,
     pcap,
     poll,
@@ -77,6 +78,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(acl.app, name="acl")
 app.add_typer(pcap.app, name="pcap")
 app.add_typer(security.app, name="security")
+app.add_typer(logs.app, name="logs")
 
 
 def _one_line(message: str) -> str:

@@ -244,6 +244,10 @@ def test_times_keep_the_zone_given_and_say_when_it_was_assumed() -> None:
     assert bsd.fields["zone"] == "assumed"
     december = parse_line("Dec 31 23:59:59 srv sshd[1]: Invalid user x from 192.0.2.1", received=NOW)
     assert december.time.year == 2025  # nine months ahead of the receiver: last year's
+    for line in ("Apr  1 00:00:00 srv sshd[1]: x", "<38>Apr  1 00:00:00 srv sshd[1]: x"):
+        assert parse_line(line, received=NOW).time.year == 2025  # a file holds no lines from the future
+    live = parse_message(parse(b"<38>Apr  1 00:00:00 srv sshd[1]: x", "192.0.2.1", NOW))
+    assert live.time.year == 2026  # the receiver allows a live sender's clock to run a month ahead
     journal = parse_line("srv sshd[1]: Invalid user x from 192.0.2.1", received=NOW)
     assert (journal.time, journal.fields["zone"], journal.host, journal.app) == (NOW, "received", "srv", "sshd")
     nflog = parse_line("11:59:59.500000 IP 192.0.2.1.1 > 192.0.2.2.2: Flags [S], length 0", received=NOW)

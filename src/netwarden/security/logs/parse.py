@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from typing import Any, cast
 
 from netwarden.security.logs import firewall, linux, network
@@ -49,6 +50,11 @@ _FRR_STAMP = re.compile(
 _KERNEL_STAMP = re.compile(r"^kernel: ?\[ *\d+\.\d+\]:? ?")
 _ZONED = re.compile(r"^(?:<\d{1,3}>)?(?:1 )?\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d) ")
 _PRI = re.compile(rb"^<\d{1,3}>")
+# A BSD stamp without a year (RFC 3164), after an optional PRI and Cisco's sequence number and origin.
+_YEARLESS = re.compile(
+    r"^(?:<\d{1,3}>)?(?:\d{1,10}: )?(?:[\w.-]{1,64}: )?[*.]?"
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:"
+)
 _JOURNAL = re.compile(r"^(?P<host>[\w.-]{1,255}) (?P<app>[^\s\[\]:]{1,48})(?:\[(?P<pid>\d{1,10})\])?: (?P<text>.*)$")
 _MONTHS = {
     m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
@@ -285,21 +291,27 @@ def read_line(line: str, received: dt.datetime) -> SyslogMessage:
     """One log-file line as a message (``raw`` is the line as given; no sender address).
 
     A line without ``<PRI>`` is read as if sent with PRI 13 (user.notice, what ``logger`` uses) and
-    keeps no severity; a ``<PRI>`` the receiver refuses is read the same way, as text. A line longer
-    than :data:`MAX_LINE` bytes is cut there (:func:`parse_line` notes ``fields["truncated"]``).
+    keeps no severity; a ``<PRI>`` the receiver refuses is read the same way, as text. A yearless BSD
+    stamp more than a day after ``received`` is last year's (a file cannot hold tomorrow's lines; the
+    receiver allows a month of clock skew for live messages). A line longer than :data:`MAX_LINE`
+    bytes is cut there (:func:`parse_line` notes ``fields["truncated"]``).
     """
     text = line.rstrip("\r\n")
     data = text.encode("utf-8", errors="replace")
     if len(data) > MAX_LINE:
         data = data[:MAX_LINE]
         text = data.decode("utf-8", errors="ignore")
+    msg = None
     if _PRI.match(data):
-        try:
-            return parse(data, "", received)
-        except SyslogError:
-            pass
-    msg = dataclasses.replace(parse(b"<13>" + data, "", received), raw=text)
+        with suppress(SyslogError):
+            msg = parse(data, "", received)
+    if msg is None:
+        msg = dataclasses.replace(parse(b"<13>" + data, "", received), raw=text)
     if msg.time is not None:
+        if msg.time > received + dt.timedelta(days=1) and _YEARLESS.match(text):
+            # A file holds what was logged before it was read: a yearless stamp ahead of now is last year's.
+            with suppress(ValueError):  # 29 February
+                msg = dataclasses.replace(msg, time=msg.time.replace(year=msg.time.year - 1))
         return msg
     if (c := _CTIME.match(text)) is not None:  # vsftpd.log: "Fri Jan 19 12:20:33 2007 [pid 27202] ..."
         try:
