@@ -476,3 +476,38 @@ def test_ssh_algorithms_agree_with_nmap(lab: Lab, store: Path, capsys: pytest.Ca
         assert ours["ciphers"] == tables["encryption_algorithms"]
         assert ours["macs"] == tables["mac_algorithms"]
         assert ours["compression"] == tables["compression_algorithms"]
+
+
+SAMPLE_FEED = Path(__file__).resolve().parents[1] / "data" / "scan" / "nvd-cve-2.0-sample.json"
+# What the sample feed says about the versions Debian 12 ships (checked by hand against its ranges).
+KNOWN_CVES = {
+    ("OpenSSH", "9.2p1"): {"CVE-2024-6387", "CVE-2023-38408"},
+    ("nginx", "1.22.1"): {"CVE-2024-7347"},  # CVE-2022-41741 was fixed in 1.22.1
+}
+
+
+def test_versions_in_banners_are_matched_against_the_feed(
+    lab: Lab, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cli(capsys, *scan_args(lab, store, "--no-save", "--no-snmp", "--feed", str(SAMPLE_FEED)))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [(f["path"], f["entries"]) for f in doc["feeds"]] == [(str(SAMPLE_FEED), 9)]
+    weak_services = services_of(doc, WEAK)
+    seen = {(s["product"], s["version"]) for s in weak_services.values() if s["product"]}
+    if not set(KNOWN_CVES) <= seen:
+        pytest.skip(f"this machine runs {sorted(seen)}, not the Debian 12 versions the expectations are for")
+    vulns = [f for f in doc["findings"] if f["kind"] == "vulnerability"]
+    on_weak = {f["cve"] for f in vulns if f["address"] == WEAK}
+    on_strong = {f["cve"] for f in vulns if f["address"] == STRONG}
+    assert on_weak == KNOWN_CVES[("OpenSSH", "9.2p1")] | KNOWN_CVES[("nginx", "1.22.1")]
+    assert on_strong == KNOWN_CVES[("OpenSSH", "9.2p1")]  # its nginx hides the version: nothing to match
+    regresshion = next(f for f in vulns if f["cve"] == "CVE-2024-6387" and f["address"] == WEAK)
+    assert (regresshion["port"], regresshion["score"], regresshion["source"]) == (
+        lab.ports["ssh_weak"],
+        8.1,
+        SAMPLE_FEED.name,
+    )
+    assert any("Debian" in e and "backported" in e for e in regresshion["evidence"])
+    mp4 = next(f for f in vulns if f["cve"] == "CVE-2024-7347")
+    assert (mp4["exposure"], mp4["score"], mp4["level"]) == (0.4, 1.9, "low")  # a local attack vector

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated, Any, cast, get_args
 
 import typer
@@ -46,6 +47,8 @@ def _human(report: ScanReport) -> None:
     table(rows, FINDING_COLUMNS, "findings")
     if report.failed:
         table(report.failed, ["target", "reason"], "no answer")
+    for feed in report.feeds:
+        console.print(f"[dim]feed {feed.path}: {feed.entries} advisories ({feed.format})[/dim]")
     console.print(
         f"{len(report.hosts)} host(s), {sum(len(h.services) for h in report.hosts)} service(s), "
         f"{len(report.findings)} finding(s) in {report.elapsed:.1f} s"
@@ -64,6 +67,12 @@ def scan(
     credential: Annotated[
         list[str] | None,
         typer.Option("--credential", "-c", help="SNMP credential to check the agent with (repeatable)."),
+    ] = None,
+    feed: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--feed", help="NVD CVE 2.0 JSON feed (.json or .json.gz) besides the vuln_feeds setting (repeatable)."
+        ),
     ] = None,
     snmp: Annotated[bool, typer.Option("--snmp/--no-snmp", help="Check SNMP v1/v2c default communities.")] = True,
     snmp_port: Annotated[int, typer.Option("--snmp-port", min=1, max=65535)] = 161,
@@ -111,7 +120,9 @@ def scan(
             bar.update(task, description=step, completed=done, total=total)
 
         report = asyncio.run(
-            service.run_scan(ctx, actor(), options, credentials=credential or [], save=save, progress=progress)
+            service.run_scan(
+                ctx, actor(), options, credentials=credential or [], feed_paths=feed or [], save=save, progress=progress
+            )
         )
     emit(report, json_out, lambda: _human(report))
 

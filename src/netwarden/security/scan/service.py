@@ -25,10 +25,10 @@ from netwarden.collect import snmp_facts
 from netwarden.context import Context
 from netwarden.errors import InvalidInput, StoreError
 from netwarden.inventory import service as inventory
-from netwarden.security.scan import register, risk, weak
+from netwarden.security.scan import feeds, matching, register, risk, weak
 from netwarden.security.scan.register import Coverage
 from netwarden.security.scan.scanner import KnownDevice, ScanOptions, SnmpCredential, scan_hosts
-from netwarden.security.scan.schemas import LEVELS, FindingOut, HostOut, Level, RiskOut, RiskStatus, ScanReport
+from netwarden.security.scan.schemas import LEVELS, FeedOut, FindingOut, HostOut, Level, RiskOut, RiskStatus, ScanReport
 
 __all__ = ["findings_for", "list_risks", "run_scan"]
 
@@ -38,11 +38,11 @@ Progress = Callable[[str, int, int], None]
 REGISTER_FILE = Path("risk") / "register.json"
 
 
-def findings_for(hosts: Sequence[HostOut]) -> list[FindingOut]:
-    """Every finding of the scanned hosts, scored, highest score first."""
+def findings_for(hosts: Sequence[HostOut], vuln_feeds: Sequence[feeds.Feed] = ()) -> list[FindingOut]:
+    """Every finding of the scanned hosts (weak settings, then known vulnerabilities), scored, highest first."""
     found: dict[str, FindingOut] = {}
     for host in hosts:
-        for draft in weak.assess(host):
+        for draft in [*weak.assess(host), *matching.vulnerability_drafts(host, vuln_feeds)]:
             item = risk.finding(host, draft)
             found.setdefault(item.id, item)
     return sorted(found.values(), key=lambda f: (-f.score, f.target, f.kind, f.port or 0))
@@ -114,27 +114,34 @@ async def run_scan(
     options: ScanOptions,
     *,
     credentials: Sequence[str] = (),
+    feed_paths: Sequence[Path] = (),
     save: bool = True,
     progress: Progress | None = None,
 ) -> ScanReport:
     """Scan the ranges, assess what answered and (with ``save``) merge the findings into the register.
 
+    Vulnerability feeds are the ``vuln_feeds`` setting plus ``feed_paths``; they are read before
+    the scan starts, so a bad feed fails at once.
+
     Raises:
         PermissionDenied: the actor is not an operator.
-        InvalidInput: a bad range, port list or option, or a credential that is not SNMP.
+        InvalidInput: a bad range, port list or option, a credential that is not SNMP, or a feed
+            that is missing or not an NVD CVE 2.0 document.
         NotFound: a named credential does not exist.
     """
     require(actor, Role.operator, "run exposure scans")
     started_at = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
+    loaded = feeds.load_feeds([*ctx.settings.vuln_feeds, *feed_paths])
     devices, snmp_credentials = _inventory(ctx, actor, credentials)
     hosts, failed = await scan_hosts(options, devices, snmp_credentials, progress)
-    findings = findings_for(hosts)
+    findings = findings_for(hosts, loaded)
     if save:
         coverage = Coverage(
             addresses=frozenset(h.address for h in hosts),
             tcp_ports=frozenset(options.ports),
             snmp_checked=options.snmp,
+            feeds=frozenset(f.path.name for f in loaded),
         )
         entries = register.merge(_load(ctx), findings, coverage, dt.datetime.now(dt.UTC))
         _save(ctx, entries)
@@ -156,6 +163,7 @@ async def run_scan(
         hosts=hosts,
         findings=findings,
         failed=failed,
+        feeds=[FeedOut(path=str(f.path), format=f.format, entries=len(f.advisories)) for f in loaded],
         saved=save,
     )
 
