@@ -16,7 +16,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netwarden.security.syslog import SyslogError, SyslogMessage, SyslogReceiver, _parse_general, _Tcp, parse
+from netwarden.security.syslog import (
+    SyslogError,
+    SyslogMessage,
+    SyslogReceiver,
+    _new_message,
+    _parse_general,
+    _structured,
+    _structured_scan,
+    _Tcp,
+    parse,
+)
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
@@ -28,7 +38,7 @@ pieces = st.sampled_from(
         "<13>", "<0>", "<191>", "<192>", "<013>", "<38>", "1 ", "Nov 23 12:00:01 ", "Feb 30 00:00:00 ",
         "Dec  1 23:59:59 ", "Jan 1 01:02:03 ", "2026-11-23T12:00:00Z ", "2026-11-23T12:00:00.123456789+05:00 ",
         "- ", "-", "[x@1 a=\"b\"] ", "[", "]", ":", ": ", " ", "  ", "host1 ", "RTR1 ", "UTC: ", "CORE ",
-        "%LINK-3-UPDOWN: ", "sshd[42]: ", "app: ", "52: ", "a[b ", "fe80::1 ", "\ufeff", "x" * 50 + ": ", "\t",
+        "%LINK-3-UPDOWN: ", "%", "sshd[42]: ", "app: ", "52: ", "a[b ", "fe80::1 ", "\ufeff", "x" * 50 + ": ", "\t",
     ]
 )  # fmt: skip
 
@@ -49,7 +59,13 @@ def general(frame: bytes) -> SyslogMessage:
 
 ascii_words = st.text(alphabet="aZ1%:[]- ", max_size=8)
 pris = st.sampled_from(["<13>", "<0>", "<191>", "<192>", "<013>", "<x>", ""])
-stamps = st.sampled_from(["Nov 23 12:00:01 ", "Feb 30 00:00:00 ", "Dec  1 23:59:59 ", "1 ", "1 - ", ""])
+stamps = st.sampled_from(
+    [
+        "Nov 23 12:00:01 ", "Feb 30 00:00:00 ", "Dec  1 23:59:59 ", "1 ", "1 - ", "", "41: *Mar  1 00:12:31.467: ",
+        "7: .Nov 23 12:00:01: ", "8: Jan  1 00:00:00.1234567: ", "9: *Mar  1 00:00:00.5 UTC: ",
+        "10: r1: *Mar  1 00:00:00: ",
+    ]
+)  # fmt: skip
 
 
 @settings(max_examples=4000, deadline=None)
@@ -68,6 +84,8 @@ def test_fast_path_parses_as_the_general_parser(pri: str, stamp: str, parts: lis
         b"<30>1 2026-11-23T12:06:15.066123+00:00 r1 frr 4242 - - OSPF: AdjChg",
         b'<30>1 2026-11-23T12:06:15.066123456Z r1 frr - ID1 [a@1 b="c"] \xef\xbb\xbfwith BOM',
         b"<13>Nov 23 12:00:01 h app: bad \xff\xfe utf-8",
+        b"<187>41: *Mar  1 00:12:31.467: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
+        b"<189>7: Feb 29 00:00:00: %SYS-5-CONFIG_I: Configured from console (no such day in 2026)",
     ],
 )
 def test_common_lines_take_the_fast_path_and_agree(line: bytes) -> None:
@@ -159,3 +177,33 @@ def test_framing_a_few_frames_at_a_time_gives_the_same_frames(
     assert s.backpressure_pauses == transport.pauses
     if len(texts) > room:
         assert transport.pauses > 0
+
+
+sd_pieces = st.sampled_from(["[", "]", '"', "\\", " ", "a=", "x@1", "][", "] ", '\\"', "\\]", "text"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.one_of(sd_pieces, st.text(max_size=3)), max_size=14))
+def test_structured_data_regex_splits_as_the_scan(parts: list[str]) -> None:
+    tail = "[" + "".join(parts)
+    assert outcome_of(_structured, tail) == outcome_of(_structured_scan, tail)
+
+
+def outcome_of(fn: Any, tail: str) -> tuple[str, str] | str:
+    try:
+        return fn(tail)  # type: ignore[no-any-return]
+    except SyslogError as exc:
+        return exc.reason
+
+
+def test_structured_data_of_a_long_open_element_is_refused_quickly() -> None:
+    with pytest.raises(SyslogError, match="not closed"):
+        _structured('[a x="' + "\\a" * 30000)  # possessive matching: no backtracking blow-up
+
+
+def test_fast_constructor_equals_the_dataclass() -> None:
+    fields = (NOW, "h", "a", "1", 3, 4, "m", "t", "r", "s", NOW, "[x]", 5424)
+    fast, slow = _new_message(*fields), SyslogMessage(*fields)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    with pytest.raises(AttributeError):
+        fast.host = "other"  # type: ignore[misc]
