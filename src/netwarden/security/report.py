@@ -200,8 +200,8 @@ def markdown(report: BreachReport) -> str:
         f"- Accounts involved: {', '.join(inc.users) or '-'}",
         f"- Targets: {', '.join(inc.targets) or '-'}",
         "",
-        "| device | site | address | role |",
-        "| --- | --- | --- | --- |",
+        *(["| device | site | address | role |", "| --- | --- | --- | --- |"] if inc.assets else
+          ["No inventory device matched the targets."]),
         *(f"| {_md_cell(a.device)} | {_md_cell(a.site)} | {_md_cell(a.address)} | {_md_cell(a.role)} |"
           for a in inc.assets),
         "",
@@ -268,9 +268,9 @@ pre { background: #f4f4f4; padding: 0.6em; font-size: 0.75em; white-space: pre-w
 <ul><li>Source: {{ i.attacker or "-" }}{% if i.attacker_device %} (device {{ i.attacker_device }}){% endif %}</li>
 <li>Sites: {{ i.sites | join(", ") or "-" }}</li><li>Accounts involved: {{ i.users | join(", ") or "-" }}</li>
 <li>Targets: {{ i.targets | join(", ") or "-" }}</li></ul>
-<table><tr><th>device</th><th>site</th><th>address</th><th>role</th></tr>
+{% if i.assets %}<table><tr><th>device</th><th>site</th><th>address</th><th>role</th></tr>
 {% for a in i.assets %}<tr><td>{{ a.device }}</td><td>{{ a.site or "" }}</td><td>{{ a.address or "" }}</td>
-<td>{{ a.role or "" }}</td></tr>{% endfor %}</table>
+<td>{{ a.role or "" }}</td></tr>{% endfor %}</table>{% else %}<p>No inventory device matched the targets.</p>{% endif %}
 <h2>Vector</h2><p>{{ r.vector }}</p>
 <h2>Evidence</h2><p>Log sources: {{ i.sources | join(", ") or "-" }}.</p>
 {% for d in r.detections %}<h3>{{ d.rule }} on {{ d.host }}</h3><p>{{ d.summary }}</p>

@@ -56,6 +56,9 @@ def test_one_attacker_one_incident_across_sources_with_named_assets() -> None:
     assert draft.sources == ["auth", "firewall"] and draft.sites == ["hq"]
     assert draft.title() == "Brute force from h1 against srv1"
     assert all("db1" not in t.raw for t in draft.timeline)
+    # Without an inventory, nothing says db1 is not the scanned address: every line of the attacker comes.
+    [blind] = correlate(detections(events), events, Assets())
+    assert any("db1" in t.raw for t in blind.timeline) and blind.attacker_device is None and blind.assets == []
     assert [t.time for t in draft.timeline] == sorted(t.time for t in draft.timeline)
 
 

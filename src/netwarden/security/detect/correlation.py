@@ -228,8 +228,10 @@ def correlate(
             targets = _targets(cluster, key)
             if key[0] == "ip":
                 # The attacker's other lines about the same targets, from any source (its traffic to
-                # hosts it did not attack is not this incident's story).
-                focus = {alias for t in targets for alias in assets.aliases(t)}
+                # hosts it did not attack is not this incident's story). A target the inventory does
+                # not know has no other names to match by: then every line of the attacker comes along.
+                known = all(assets.resolve(t) is not None for t in targets)
+                focus = {alias for t in targets for alias in assets.aliases(t)} if known else set()
                 related = [
                     e
                     for e in by_source.get(key[1], [])
