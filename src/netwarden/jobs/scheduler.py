@@ -112,10 +112,17 @@ async def start_monitoring(ctx: Context, tasks: list[asyncio.Task[None]]) -> dic
         if s.config_backup_interval > 0:
             tasks.append(asyncio.create_task(jobs.scheduled(s.config_backup_interval)))
         events_to = jobs.sink(pipeline.ingest)  # a config-change message also queues a backup
+    from netwarden.security.logs import service as logs
+
+    tasks.append(asyncio.create_task(logs.retention_loop(ctx)))  # logs_retention_days, hourly
     if s.syslog_enabled:
+        from netwarden.monitor.traps import inventory_lookup
         from netwarden.security import network_events, syslog
 
-        parts["syslog"] = await syslog.start_from_settings(ctx, network_events.events_sink(ctx, events_to))
+        # Every message goes to the alert engine's network events and, parsed, into the log store.
+        names = inventory_lookup(ctx)
+        sink = logs.fan_out(network_events.events_sink(ctx, events_to, names), logs.store_sink(ctx, names))
+        parts["syslog"] = await syslog.start_from_settings(ctx, sink)
     if s.monitor_enabled:
         from netwarden.monitor.service import Monitor, loop
 

@@ -285,8 +285,13 @@ def prune(ctx: Context, now: dt.datetime | None = None) -> int:
         return prune_events(db, cutoff)
 
 
-async def retention_loop(ctx: Context, interval: float = 3600.0) -> None:
-    """Prune once now and then every ``interval`` seconds, for as long as the server runs."""
+async def retention_loop(ctx: Context, interval: float = 3600.0, first_after: float = 600.0) -> None:
+    """Prune ``first_after`` seconds after the server starts, then every ``interval`` seconds.
+
+    The first pass waits so that a server started to look at logs (an archive just ingested, a
+    test) is not raced by a delete; nothing is due sooner than an hour's worth anyway.
+    """
+    await asyncio.sleep(first_after)
     while True:
         try:
             await asyncio.to_thread(prune, ctx)
