@@ -37,6 +37,7 @@ from netwarden.security.pcap.flows import (
     ST,
     ZW,
     FlowTable,
+    tcp_size,
 )
 from netwarden.security.pcap.reader import CaptureReader, ReadStatus
 from netwarden.security.pcap.rtp import PAYLOAD_NAMES, RtpTracker
@@ -190,11 +191,11 @@ def _flow(flow: list[Any]) -> FlowOut:
     proto = flow[F_PROTO]
     history = "".join(flow[F_HIST])
     if proto == 6:
-        state = tcpstate.conn_state(orig[ST], resp[ST], orig[PAY], resp[PAY], history)
-    elif proto == 17:
-        state = tcpstate.udp_conn_state(orig[PK], resp[PK])
+        orig_size, resp_size = tcp_size(orig), tcp_size(resp)
+        state = tcpstate.conn_state(orig[ST], resp[ST], orig_size, resp_size, history)
     else:
-        state = "OTH"
+        orig_size, resp_size = orig[PAY], resp[PAY]
+        state = tcpstate.udp_conn_state(orig[PK], resp[PK]) if proto == 17 else "OTH"
     start = flow[F_START]
     end = max(orig[LAST] if orig[PK] else start, resp[LAST] if resp[PK] else start)
     rtt = None
@@ -221,8 +222,8 @@ def _flow(flow: list[Any]) -> FlowOut:
         orig_bytes=orig[BY],
         resp_packets=resp[PK],
         resp_bytes=resp[BY],
-        orig_payload=orig[PAY],
-        resp_payload=resp[PAY],
+        orig_payload=orig_size,
+        resp_payload=resp_size,
         retransmissions=orig[RX] + resp[RX],
         zero_windows=orig[ZW] + resp[ZW],
         resets=orig[RS] + resp[RS],

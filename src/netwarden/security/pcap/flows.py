@@ -21,7 +21,7 @@ from netwarden.security.pcap import tcpstate as ts_
 from netwarden.security.pcap.decode import Packet, decode
 from netwarden.security.pcap.reader import Buffer, Record
 
-__all__ = ["AppSink", "FlowTable"]
+__all__ = ["AppSink", "FlowTable", "tcp_size"]
 
 # Endpoint fields
 PK: Final = 0  # packets
@@ -33,7 +33,7 @@ NXT: Final = 5  # Zeek's last_seq: one past the highest sequence number sent
 RX: Final = 6  # retransmissions (Zeek: a segment with data that does not advance last_seq)
 ZW: Final = 7  # zero windows advertised
 RS: Final = 8  # RST segments sent
-PAY: Final = 9  # payload bytes that advanced the sequence (retransmissions not counted)
+PAY: Final = 9  # UDP and other protocols: payload bytes (TCP payload comes from the sequence space: tcp_size)
 PEER: Final = 10
 FLOW: Final = 11
 ORIG: Final = 12  # is this the originator's direction?
@@ -41,9 +41,24 @@ START: Final = 13  # initial sequence number (Zeek's start_seq)
 PREV: Final = 14  # previous state (Zeek's prev_state)
 HA: Final = 15  # history has this endpoint's A (pure ACK)
 HD: Final = 16  # history has this endpoint's D (data)
-HK: Final = 17  # bits of the SYN/FIN/RST/multi-flag letters this endpoint already has in the history
+HK: Final = 17  # bits of the SYN/FIN/RST/multi-flag letters this endpoint already has in the history, and FIN_SEEN
 _EP_SIZE: Final = 18
-_KIND_BITS: Final = {"S": 1, "H": 1, "F": 2, "R": 4, "I": 8, "Q": 16}
+FIN_SEEN: Final = 32
+# History letter and its kind bit by the SYN/FIN/RST/ACK bits of a segment (Zeek's update_history).
+_LETTERS: Final = tuple(
+    (("I", 8) if f & 1 and f & 4 else ("Q", 16))
+    if bin(f & 7).count("1") > 1
+    else ("H", 1)
+    if f & 2 and f & 16
+    else ("S", 1)
+    if f & 2
+    else ("F", 2)
+    if f & 1
+    else ("R", 4)
+    if f & 4
+    else None
+    for f in range(32)
+)
 _LOG_SCALE: Final = frozenset((1, 10, 100, 1000, 10000, 100000, 1000000))  # Zeek repeats T and W so
 _FAST_STATES: Final = frozenset((ts_.PARTIAL, ts_.ESTABLISHED, ts_.CLOSED))
 
@@ -75,9 +90,10 @@ SERVER_PORTS: Final = frozenset(
 )  # fmt: skip
 APP_PORTS: Final = {53: "dns", 5353: "dns", 161: "snmp", 162: "snmp"}
 # Ethernet (14) + IPv4 without options (20) + TCP fixed header (20), from the Ethernet header on:
-# ethertype | version-IHL | TOS, total length, fragment field, protocol, key (src dst sport dport), seq, ack,
+# ethertype, version-IHL, total length, fragment field, protocol, key (src dst sport dport), seq,
 # (acknowledgment skipped) data offset, flags, window.
-_FAST: Final = struct.Struct("!12xIH2xHxB2x12sI4xBBH")
+_FAST: Final = struct.Struct("!12xHBxH2xHxB2x12sI4xBBH")
+_HEADERS: Final = tuple(20 + (off >> 4) * 4 for off in range(256))  # IPv4 (no options) + TCP header, by data offset
 
 
 class AppSink(Protocol):
@@ -119,17 +135,18 @@ class FlowTable:
         tcp_new = self._tcp_new
         tcp_slow = self._tcp_slow
         slow = self._slow
+        headers = _HEADERS
         for ts, wire, lt, buf, p, end in records:
             if lt == inline and end - p >= 54:
-                etvihl, tot, frag, proto, key, seq, off, flags, win = unpack(buf, p)
-                if etvihl >> 8 == 0x080045 and proto == 6 and not frag & 0x3FFF:
+                et, vihl, tot, frag, proto, key, seq, off, flags, win = unpack(buf, p)
+                if vihl == 0x45 and et == 0x0800 and proto == 6 and not frag & 0x3FFF:
                     try:
                         ep = tcp[key]
                     except KeyError:
                         ep = tcp_new(key, flags, ts, 4)
-                    plen = tot - 20 - (off >> 4) * 4
+                    plen = tot - headers[off]
                     if flags & 7 or not win or not ep[FAST]:
-                        at = p + 34 + (off >> 4) * 4
+                        at = p + 14 + headers[off]
                         tcp_slow(ep, ts, wire, seq, flags, win, plen, buf, at, min(end, at + max(plen, 0)))
                         continue
                     ep[PK] += 1
@@ -142,11 +159,15 @@ class FlowTable:
                         delta = (nxt - ep[NXT]) & M32
                         if delta and delta < HALF:
                             ep[NXT] = nxt
-                            ep[PAY] += plen
                         else:
                             self._retransmission(ep)
-                    elif not ep[HA] and flags & 16:
-                        self._history(ep, "A", HA)
+                    else:
+                        if seq != ep[NXT]:  # rare: a bare segment still moves Zeek's last_seq forward
+                            delta = (seq - ep[NXT]) & M32
+                            if delta and delta < HALF:
+                                ep[NXT] = seq
+                        if not ep[HA] and flags & 16:
+                            self._history(ep, "A", HA)
                     continue
             slow(ts, wire, lt, buf, p, end)
 
@@ -286,7 +307,7 @@ class FlowTable:
     ) -> None:
         """A TCP segment the inline path does not take: state machine, handshake, zero windows, DNS over TCP."""
         syn, fin, rst, ackf = flags & 2, flags & 1, flags & 4, flags & 16
-        if syn and not ackf:
+        if syn and not ackf and (ep[ST] >= ts_.CLOSED or ep[PEER][ST] >= ts_.CLOSED):
             ep = self._reuse(ep, seq, ts)
         ep[PK] += 1
         ep[BY] += wire
@@ -294,25 +315,16 @@ class FlowTable:
         peer = ep[PEER]
         flow = ep[FLOW]
         is_orig = ep[ORIG]
-        plen = max(plen, 0)
+        if plen < 0:
+            plen = 0
         # Zeek's history letters: each kind once per endpoint (Zeek repeats S/F/R on a new sequence number)
-        nbits = (1 if syn else 0) + (1 if fin else 0) + (1 if rst else 0)
-        if nbits:
-            letter = (
-                ("I" if fin and rst else "Q")
-                if nbits > 1
-                else "H"
-                if syn and ackf
-                else "S"
-                if syn
-                else "F"
-                if fin
-                else "R"
-            )
-            bit = _KIND_BITS[letter]
-            if not ep[HK] & bit:
-                ep[HK] |= bit
-                self._history(ep, letter)
+        kind = _LETTERS[flags & 0x17]
+        if kind is not None:
+            if not ep[HK] & kind[1]:
+                ep[HK] |= kind[1]
+                self._history(ep, kind[0])
+            if fin:
+                ep[HK] |= FIN_SEEN
         elif plen:
             if not ep[HD]:
                 self._history(ep, "D", HD)
@@ -320,30 +332,30 @@ class FlowTable:
             self._history(ep, "A", HA)
         if rst:
             ep[RS] += 1
+        state = ep[ST]
         # Zero window (Zeek's update_window): not on RSTs, nor after the peer's FIN or our own RST
-        if not win and not rst and peer[ST] != ts_.CLOSED and ep[ST] != ts_.RESET:
+        if not win and not rst and peer[ST] != ts_.CLOSED and state != ts_.RESET:
             ep[ZW] += 1
             if ep[ZW] in _LOG_SCALE:
                 self._history(ep, "W")
         # Handshake timing: the last SYN before the SYN-ACK, the first SYN-ACK, the ACK that answers it
-        if syn and not ackf:
-            if is_orig and flow[F_SYNACK] is None:
-                flow[F_SYN] = ts
-        elif syn:
-            if not is_orig and flow[F_SYNACK] is None and flow[F_SYN] is not None:
+        if syn:
+            if not ackf:
+                if is_orig and flow[F_SYNACK] is None:
+                    flow[F_SYN] = ts
+            elif not is_orig and flow[F_SYNACK] is None and flow[F_SYN] is not None:
                 flow[F_SYNACK] = ts
-        elif is_orig and ackf and flow[F_SYNACK] is not None and flow[F_ACK] is None:
+        elif is_orig and ackf and flow[F_ACK] is None and flow[F_SYNACK] is not None:
             flow[F_ACK] = ts
         # Sequence space (Zeek's init_endpoint and update_last_seq)
-        seg = plen + (1 if syn else 0) + (1 if fin else 0) - (plen if rst else 0)
-        end_seq = (seq + seg) & M32
-        state = ep[ST]
+        end_seq = (seq + (0 if rst else plen) + (1 if syn else 0) + (1 if fin else 0)) & M32
         if state == ts_.INACTIVE:
             ep[START] = seq if syn else (seq - 1) & M32
             ep[NXT] = end_seq if syn else seq
         elif syn and (
-            (state in (ts_.SYN_SENT, ts_.SYN_ACK_SENT) and seq != ep[START])
-            or state in (ts_.ESTABLISHED, ts_.PARTIAL)
+            state == ts_.ESTABLISHED
+            or state == ts_.PARTIAL
+            or (state in (ts_.SYN_SENT, ts_.SYN_ACK_SENT) and seq != ep[START])
             or (state == ts_.RESET and ep[PREV] == ts_.INACTIVE)
         ):
             ep[START], ep[NXT] = seq, end_seq
@@ -354,20 +366,19 @@ class FlowTable:
             pass
         elif fin and ep[NXT] == (ep[START] + 1) & M32:
             ep[NXT] = end_seq
-            ep[PAY] += plen
         elif state == ts_.RESET:
             pass
         elif delta > 0:
             ep[NXT] = end_seq
-            ep[PAY] += plen
         elif plen > 0:
             self._retransmission(ep)
-        _machine(ep, peer, is_orig, syn, fin, rst, ackf, plen)
+        if syn or fin or rst or state == ts_.INACTIVE:
+            _machine(ep, peer, is_orig, syn, fin, rst, ackf, plen)
         # The inline path takes only plain segments of endpoints whose state such segments cannot change
         app = flow[F_APP]
-        waiting = flow[F_SYNACK] is not None and flow[F_ACK] is None
-        for side in (ep, peer):
-            side[FAST] = side[ST] in _FAST_STATES and not app and not (waiting and side[ORIG])
+        waiting = flow[F_ACK] is None and flow[F_SYNACK] is not None
+        ep[FAST] = ep[ST] in _FAST_STATES and not app and not (waiting and is_orig)
+        peer[FAST] = peer[ST] in _FAST_STATES and not app and not (waiting and not is_orig)
         if app == "dns" and pay_end > pay_at:
             self.apps.dns(ts, flow, is_orig, bytes(buf[pay_at:pay_end]), True)
 
@@ -457,3 +468,15 @@ def _reverse(key: bytes, alen: int) -> bytes:
     """The key of the other direction: addresses and ports swapped."""
     ports = 2 * alen
     return key[alen:ports] + key[:alen] + key[ports + 2 : ports + 4] + key[ports : ports + 2]
+
+
+def tcp_size(ep: list[Any]) -> int:
+    """Payload bytes an endpoint sent, from its sequence space as Zeek's TCP_Endpoint::Size counts them."""
+    if ep[ST] == ts_.INACTIVE:
+        return 0
+    size = (ep[NXT] - ep[START]) & M32
+    if size > 0:
+        size -= 1  # the SYN (or, midstream, the SYN Zeek supposes)
+    if ep[HK] & FIN_SEEN and size > 0:
+        size -= 1
+    return int(size)
