@@ -37,6 +37,7 @@ MAX_SECONDS: Final = 24 * 3600.0
 GRACE: Final = 10.0  # seconds past its own limit before the supervisor stops the tool
 _IFACE: Final = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 _NETNS: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_CAPTURED: Final = re.compile(r"Packets captured: (\d+)|^(\d+) packets captured", re.MULTILINE)
 
 
 class CaptureError(NetwardenError):
@@ -54,7 +55,8 @@ class CaptureResult:
     interface: str
     netns: str | None
     files: list[str]
-    packets: int
+    packets: int  # in the files kept
+    captured: int | None  # by the tool, as it reports (more than packets when a ring buffer dropped files)
     bytes: int
     seconds: float
     stopped_by: str  # count | time | size | tool (it exited by itself) | interrupted
@@ -111,7 +113,7 @@ def capture(
     kb_total = max(1, int(max_mb * 1000))
     kb_file = max(1, kb_total // ring) if ring else kb_total
     if name == "dumpcap":
-        argv = [path, "-i", interface, "-q", "-w", str(output), "-a", f"duration:{max(1, round(seconds))}"]
+        argv = [path, "-i", interface, "-w", str(output), "-a", f"duration:{max(1, round(seconds))}"]
         if ring:
             argv += ["-b", f"files:{ring}", "-b", f"filesize:{kb_file}"]
         else:
@@ -204,8 +206,10 @@ def _supervise(
                     packets += 1
         except PcapFormatError:
             continue
+    said = _CAPTURED.search(stderr)
+    captured = int(next(g for g in said.groups() if g is not None)) if said else None
     if stopped_by == "tool":
-        if count and packets >= count:
+        if count and max(packets, captured or 0) >= count:
             stopped_by = "count"
         elif own_limits and elapsed >= seconds - 1:
             stopped_by = "time"
@@ -221,6 +225,7 @@ def _supervise(
         netns=netns,
         files=[str(f) for f in files],
         packets=packets,
+        captured=captured,
         bytes=size,
         seconds=round(elapsed, 3),
         stopped_by=stopped_by,
