@@ -433,7 +433,13 @@ def test_register_keeps_ids_and_resolves_what_is_gone(
     for entry in still:  # seen twice: first seen at the first scan, last seen at the second
         assert entry["first_seen"] < entry["last_seen"]
     code, out, _ = cli(capsys, "risk", "list", "--data-dir", str(store), "--level", "high", "--json")
-    assert {r["level"] for r in json.loads(out)} <= {"critical", "high"}
+    high = json.loads(out)
+    assert high and {r["level"] for r in high} <= {"critical", "high"}
+    assert sorted(r["id"] for r in high) == sorted(r["id"] for r in still if r["level"] in ("critical", "high"))
+    code, out, _ = cli(capsys, "risk", "show", telnet_id[:8], "--data-dir", str(store), "--json")
+    assert code == 0 and json.loads(out) == entries[telnet_id]
+    code, _, err = cli(capsys, "risk", "show", "ffffffffffff", "--data-dir", str(store))
+    assert code == 1 and "no risk" in err
 
 
 @pytest.mark.parametrize(

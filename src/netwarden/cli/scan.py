@@ -20,7 +20,7 @@ from netwarden.security.scan.schemas import LEVELS, RiskStatus, ScanReport
 risk_app = typer.Typer(help="The risk register: findings of exposure scans, scored.", no_args_is_help=True)
 
 FINDING_COLUMNS = ["level", "score", "target", "port", "kind", "title"]
-RISK_COLUMNS = ["id", "status", "level", "score", "target", "port", "kind", "title", "last_seen"]
+RISK_COLUMNS = ["id", "status", "level", "score", "target", "port", "kind", "title"]
 
 
 def _service_line(s: Any) -> str:
@@ -143,22 +143,51 @@ def risk_list(
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"invalid --level {level!r}: one of {', '.join(LEVELS)}")
     ctx = open_ctx(data_dir)
-    entries = service.list_risks(
-        ctx,
-        actor(),
-        status=None if status == "all" else cast(RiskStatus, status),
-        min_level=level,
-    )
+    with ctx.db() as db:
+        entries = service.list_risks(
+            db,
+            actor(),
+            status=None if status == "all" else cast(RiskStatus, status),
+            min_level=level,
+        )
 
     def human() -> None:
-        rows = [
-            e.model_dump()
-            | {"port": f"{e.port}/{e.proto}" if e.port else "", "last_seen": e.last_seen.strftime("%Y-%m-%d %H:%M")}
-            for e in entries
-        ]
+        rows = [e.model_dump() | {"id": e.id[:8], "port": f"{e.port}/{e.proto}" if e.port else ""} for e in entries]
         table(rows, RISK_COLUMNS, "risks")
 
     emit(entries, json_out, human)
+
+
+@risk_app.command("show")
+def risk_show(
+    risk_id: Annotated[str, typer.Argument(help="The entry's id (or its first characters).")],
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
+) -> None:
+    """One risk: where, why (evidence), how bad (severity x exposure) and how to fix it."""
+    ctx = open_ctx(data_dir)
+    with ctx.db() as db:
+        entry = service.show_risk(db, actor(), risk_id)
+
+    def human() -> None:
+        where = f"{entry.target} ({entry.address})" + (f" {entry.port}/{entry.proto}" if entry.port else "")
+        console.print(f"[bold]{entry.title}[/bold]", highlight=False)
+        console.print(
+            f"{entry.status} {entry.level}: score {entry.score} = severity {entry.severity} x exposure "
+            f"{entry.exposure}   {where}",
+            highlight=False,
+        )
+        console.print(
+            f"kind {entry.kind}" + (f", {entry.cve}" if entry.cve else "") + f", source {entry.source}; "
+            f"first seen {entry.first_seen:%Y-%m-%d %H:%M}, last seen {entry.last_seen:%Y-%m-%d %H:%M}"
+        )
+        for line in entry.evidence:
+            console.print(f"  - {line}", markup=False, highlight=False)
+        console.print(f"remediation: {entry.remediation}", markup=False, highlight=False)
+        for ref in entry.references:
+            console.print(f"  {ref}", markup=False, highlight=False)
+
+    emit(entry, json_out, human)
 
 
 def register(app: typer.Typer) -> None:

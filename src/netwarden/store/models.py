@@ -8,3 +8,4 @@ from netwarden.inventory import models as inventory_models  # noqa: F401
 from netwarden.monitor import models as monitor_models  # noqa: F401
 from netwarden.security import tables as security_tables  # noqa: F401
 from netwarden.security.logs import tables as logs_tables  # noqa: F401
+from netwarden.security.scan import tables as scan_tables  # noqa: F401

@@ -9,33 +9,32 @@ Findings are scored (:mod:`.risk`) and merged into the register (:mod:`.register
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from netwarden.access import audit
 from netwarden.access.schemas import Actor, Role
 from netwarden.access.service import require
 from netwarden.collect import snmp_facts
 from netwarden.context import Context
-from netwarden.errors import InvalidInput, StoreError
+from netwarden.errors import InvalidInput, NotFound
 from netwarden.inventory import service as inventory
 from netwarden.security.scan import feeds, matching, register, risk, weak
 from netwarden.security.scan.register import Coverage
 from netwarden.security.scan.scanner import KnownDevice, ScanOptions, SnmpCredential, scan_hosts
 from netwarden.security.scan.schemas import LEVELS, FeedOut, FindingOut, HostOut, Level, RiskOut, RiskStatus, ScanReport
+from netwarden.security.scan.tables import RiskFinding, RiskScan
 
-__all__ = ["findings_for", "list_risks", "run_scan"]
+__all__ = ["findings_for", "list_risks", "run_scan", "show_risk"]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-REGISTER_FILE = Path("risk") / "register.json"
 
 
 def findings_for(hosts: Sequence[HostOut], vuln_feeds: Sequence[feeds.Feed] = ()) -> list[FindingOut]:
@@ -50,36 +49,39 @@ def findings_for(hosts: Sequence[HostOut], vuln_feeds: Sequence[feeds.Feed] = ()
 
 # ---------------------------------------------------------------- register storage
 
-
-def _register_path(ctx: Context) -> Path:
-    return ctx.data_dir / REGISTER_FILE
+_COLUMNS = tuple(RiskOut.model_fields)
 
 
-def _load(ctx: Context) -> list[RiskOut]:
-    path = _register_path(ctx)
-    try:
-        raw = path.read_text()
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise StoreError(f"cannot read the risk register {path}: {exc.strerror}") from exc
-    try:
-        return [RiskOut.model_validate(item) for item in json.loads(raw)]
-    except (ValueError, TypeError, ValidationError) as exc:
-        raise StoreError(
-            f"the risk register {path} is damaged ({str(exc).splitlines()[0]}); move it aside and scan again"
-        ) from exc
+def _out(row: RiskFinding) -> RiskOut:
+    return RiskOut.model_validate({name: getattr(row, name) for name in _COLUMNS})
 
 
-def _save(ctx: Context, entries: Sequence[RiskOut]) -> None:
-    path = _register_path(ctx)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps([e.model_dump(mode="json") for e in entries], indent=1))
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise StoreError(f"cannot write the risk register {path}: {exc.strerror}") from exc
+def _chunks(items: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _store(db: Session, findings: Sequence[FindingOut], coverage: Coverage, now: dt.datetime) -> tuple[int, int]:
+    """Merge a scan's findings into the register; (entries added, entries resolved)."""
+    rows: dict[str, RiskFinding] = {
+        r.id: r for r in db.scalars(select(RiskFinding).where(RiskFinding.status == "open"))
+    }
+    for chunk in _chunks([f.id for f in findings if f.id not in rows]):
+        rows.update({r.id: r for r in db.scalars(select(RiskFinding).where(RiskFinding.id.in_(chunk)))})
+    merged = register.merge([_out(r) for r in rows.values()], findings, coverage, now)
+    added = resolved = 0
+    for entry in merged:
+        values = entry.model_dump()
+        row = rows.get(entry.id)
+        if row is None:
+            db.add(RiskFinding(**values))
+            added += 1
+            continue
+        if row.status == "open" and entry.status == "resolved":
+            resolved += 1
+        for name, value in values.items():
+            if name != "id" and getattr(row, name) != value:
+                setattr(row, name, value)
+    return added, resolved
 
 
 # ---------------------------------------------------------------- scan
@@ -136,26 +138,7 @@ async def run_scan(
     devices, snmp_credentials = _inventory(ctx, actor, credentials)
     hosts, failed = await scan_hosts(options, devices, snmp_credentials, progress)
     findings = findings_for(hosts, loaded)
-    if save:
-        coverage = Coverage(
-            addresses=frozenset(h.address for h in hosts),
-            tcp_ports=frozenset(options.ports),
-            snmp_checked=options.snmp,
-            feeds=frozenset(f.path.name for f in loaded),
-        )
-        entries = register.merge(_load(ctx), findings, coverage, dt.datetime.now(dt.UTC))
-        _save(ctx, entries)
-        with ctx.db() as db:
-            audit.record(
-                db,
-                actor,
-                "scan.run",
-                "scan",
-                ",".join(options.ranges)[:200],
-                {"hosts": [None, len(hosts)], "findings": [None, len(findings)]},
-            )
-    log.info("scan saved" if save else "scan done", extra={"kv": {"hosts": len(hosts), "findings": len(findings)}})
-    return ScanReport(
+    report = ScanReport(
         ranges=list(options.ranges),
         ports=sorted(options.ports),
         started=started_at,
@@ -166,17 +149,77 @@ async def run_scan(
         feeds=[FeedOut(path=str(f.path), format=f.format, entries=len(f.advisories)) for f in loaded],
         saved=save,
     )
+    if save:
+        coverage = Coverage(
+            addresses=frozenset(h.address for h in hosts),
+            tcp_ports=frozenset(options.ports),
+            snmp_checked=options.snmp,
+            feeds=frozenset(f.path.name for f in loaded),
+        )
+        with ctx.db() as db:
+            added, resolved = _store(db, findings, coverage, dt.datetime.now(dt.UTC))
+            db.add(
+                RiskScan(
+                    started_at=started_at,
+                    elapsed=report.elapsed,
+                    actor=actor.name,
+                    ranges=list(options.ranges),
+                    ports=_port_spec(options.ports),
+                    feeds=[f.path.name for f in loaded],
+                    host_count=len(hosts),
+                    finding_count=len(findings),
+                    hosts=[h.model_dump(mode="json") for h in hosts],
+                )
+            )
+            audit.record(
+                db,
+                actor,
+                "scan.run",
+                "scan",
+                ",".join(options.ranges)[:200],
+                {"findings": [None, len(findings)], "added": [None, added], "resolved": [None, resolved]},
+            )
+    log.info("scan saved" if save else "scan done", extra={"kv": {"hosts": len(hosts), "findings": len(findings)}})
+    return report
+
+
+def _port_spec(ports: Sequence[int]) -> str:
+    """``22,80,8000-8010``: runs of consecutive ports folded."""
+    runs: list[str] = []
+    ordered = sorted(set(ports))
+    i = 0
+    while i < len(ordered):  # each pass consumes one run
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        runs.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ",".join(runs)
 
 
 def list_risks(
-    ctx: Context, actor: Actor, *, status: RiskStatus | None = "open", min_level: Level | None = None
+    db: Session, actor: Actor, *, status: RiskStatus | None = "open", min_level: Level | None = None
 ) -> list[RiskOut]:
     """The register, open entries first, highest score first; filtered by status and level."""
     require(actor, Role.viewer, "read the risk register")
-    entries = _load(ctx)
+    query = select(RiskFinding)
     if status is not None:
-        entries = [e for e in entries if e.status == status]
+        query = query.where(RiskFinding.status == status)
     if min_level is not None:
-        limit = LEVELS.index(min_level)
-        entries = [e for e in entries if LEVELS.index(e.level) <= limit]
-    return sorted(entries, key=register.sort_key)
+        query = query.where(RiskFinding.level.in_(LEVELS[: LEVELS.index(min_level) + 1]))
+    return sorted((_out(r) for r in db.scalars(query)), key=register.sort_key)
+
+
+def show_risk(db: Session, actor: Actor, risk_id: str) -> RiskOut:
+    """One register entry by its id (or a unique prefix of it, as git takes commit ids)."""
+    require(actor, Role.viewer, "read the risk register")
+    if len(risk_id) < 4:
+        raise InvalidInput(f"risk id {risk_id!r} is too short: give at least 4 characters")
+    rows = list(
+        db.scalars(select(RiskFinding).where(RiskFinding.id.startswith(risk_id.lower(), autoescape=True)).limit(2))
+    )
+    if not rows:
+        raise NotFound(f"no risk {risk_id!r}; see 'netwarden risk list --status all'")
+    if len(rows) > 1:
+        raise InvalidInput(f"risk id {risk_id!r} is ambiguous; give more characters")
+    return _out(rows[0])
