@@ -220,6 +220,13 @@ def test_every_rule_has_a_sample_an_origin_and_a_known_kind() -> None:
     assert all(r.kind in KINDS for r in rules)
 
 
+def test_sudo_and_su_name_the_account_they_switch_to() -> None:
+    sudo = parse_line(S + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls /root")
+    assert (sudo.fields["target_user"], sudo.fields["command"]) == ("root", "/bin/ls /root")
+    su = parse_line(S + "su: (to postgres) alice on pts/0")
+    assert (su.kind, su.user, su.fields["target_user"]) == ("sudo", "alice", "postgres")
+
+
 def test_a_line_no_rule_reads_is_kept_as_other() -> None:
     event = parse_line(S + "CRON[4242]: (root) CMD (run-parts /etc/cron.hourly)", received=NOW)
     assert (event.kind, event.parser, event.app, event.host, is_parsed(event)) == (

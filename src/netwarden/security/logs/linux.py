@@ -413,7 +413,9 @@ PAM = RuleSet(
     ),
 )
 
-_SUDO_TAIL = r"TTY=(?P<tty>\S+) ; PWD=(?P<pwd>.*?) ; USER=(?P<target>\S+) ;(?: [A-Z]+=.*? ;)* COMMAND=(?P<command>.*)$"
+_SUDO_TAIL = (
+    r"TTY=(?P<tty>\S+) ; PWD=(?P<pwd>.*?) ; USER=(?P<target_user>\S+) ;(?: [A-Z]+=.*? ;)* COMMAND=(?P<command>.*)$"
+)
 SUDO = RuleSet(
     parser="linux.sudo",
     apps=frozenset({"sudo"}),
@@ -456,7 +458,7 @@ SU = RuleSet(
         rule(
             "su.failed",
             "auth-failure",
-            r"^FAILED SU \(to (?P<target>\S+)\) (?P<user>\S+) on (?P<tty>\S+)",
+            r"^FAILED SU \(to (?P<target_user>\S+)\) (?P<user>\S+) on (?P<tty>\S+)",
             needle="FAILED SU",
             action="su",
             outcome="failure",
@@ -465,7 +467,7 @@ SU = RuleSet(
         rule(
             "su.failed",
             "auth-failure",
-            r"^FAILED su for (?P<target>\S+) by (?P<user>\S+)",
+            r"^FAILED su for (?P<target_user>\S+) by (?P<user>\S+)",
             needle="FAILED su",
             action="su",
             outcome="failure",
@@ -474,7 +476,8 @@ SU = RuleSet(
         rule(
             "su.ok",
             "sudo",
-            r"^(?:Successful su for (?P<target>\S+) by (?P<user>\S+)|\(to (?P<target2>\S+)\) (?P<user2>\S+) on \S+)",
+            r"^(?:Successful su for (?P<target_user>\S+) by (?P<user>\S+)"
+            r"|\(to (?P<target_user2>\S+)\) (?P<user2>\S+) on \S+)",
             action="su",
             outcome="success",
             origin="util-linux su-common.c; shadow su",
@@ -482,7 +485,7 @@ SU = RuleSet(
         rule(
             "su.ok",
             "sudo",
-            r"^(?P<sign>[+-]) (?P<tty>\S+) (?P<user>[^:\s]+):(?P<target>\S+)$",
+            r"^(?P<sign>[+-]) (?P<tty>\S+) (?P<user>[^:\s]+):(?P<target_user>\S+)$",
             action="su",
             kind_by=("sign", {"+": "sudo", "-": "auth-failure"}, "sudo"),
             outcome_by=("sign", {"+": "success", "-": "failure"}),

@@ -86,18 +86,35 @@ def parse_message(message: SyslogMessage, *, host: str | None = None, lookup: Lo
         host: the event's host, when the caller knows it (``logs ingest --host``).
         lookup: sender address -> inventory name; else the message's HOSTNAME, else the sender's address.
     """
-    app, text, extra = _normalise(message)
-    when, zone = _time(message)
+    return _parse(message, message.raw, host, lookup)
+
+
+_PLANS: dict[str, tuple[RuleSet | str, ...]] = {}
+
+
+def _plan(app: str) -> tuple[RuleSet | str, ...]:
+    """The steps that may apply to a program's messages (rule sets keyed on other programs left out)."""
+    plan = _PLANS.get(app)
+    if plan is None:
+        plan = tuple(s for s in STEPS if isinstance(s, str) or app in s.apps or s.needles or s.detect is not None)
+        if len(_PLANS) < 4096:  # program names come from senders: bounded
+            _PLANS[app] = plan
+    return plan
+
+
+def _parse(message: SyslogMessage, raw: str, host: str | None, lookup: Lookup | None) -> LogEvent:
+    app, text, extra = _normalise(message, raw)
+    when, zone = _time(message, raw)
     if zone:
         extra["zone"] = zone
     device = host or _device(message, lookup)
     low = app.lower()
-    for step in STEPS:
+    for step in _plan(low):
         if isinstance(step, str):
             found = network.network_match(text)
             if found is not None:
                 name, kind, groups = found
-                return _network_event(message, when, device, app, text, extra, name, kind, groups)
+                return _network_event(raw, when, device, app, text, extra, name, kind, groups)
             continue
         if not step.applies(low, text):
             continue
@@ -109,18 +126,16 @@ def parse_message(message: SyslogMessage, *, host: str | None = None, lookup: Lo
                 continue
             m = r.pattern.search(body)
             if m is not None:
-                return _event(r, step.parser, m, message, when, device, app, text, extra)
-    return LogEvent(
-        time=when, host=device, kind="other", raw=message.raw, app=app, message=text, parser=GENERIC, fields=extra
-    )
+                return _event(r, step.parser, m, message.received, raw, when, device, app, text, extra)
+    return LogEvent(time=when, host=device, kind="other", raw=raw, app=app, message=text, parser=GENERIC, fields=extra)
 
 
-def _normalise(message: SyslogMessage) -> tuple[str, str, dict[str, Any]]:
+def _normalise(message: SyslogMessage, raw: str) -> tuple[str, str, dict[str, Any]]:
     app, text = message.app, message.text
     extra: dict[str, Any] = {}
     if message.pid:
         extra["pid"] = message.pid
-    if message.raw.startswith("<"):
+    if raw.startswith("<"):
         extra["severity"] = SEVERITIES[message.severity]
     if not app and (b := _BRACKET_APP.match(text)) is not None:
         app, text = b.group("app"), b.group("rest")  # "[sshd]: User root from ..." (fail2ban's corpus, AIX)
@@ -136,10 +151,10 @@ def _normalise(message: SyslogMessage) -> tuple[str, str, dict[str, Any]]:
     return app, text, extra
 
 
-def _time(message: SyslogMessage) -> tuple[dt.datetime, str | None]:
+def _time(message: SyslogMessage, raw: str) -> tuple[dt.datetime, str | None]:
     if message.time is None:
         return message.received, "received"
-    if message.rfc == 5424 or _ZONED.match(message.raw):
+    if message.rfc == 5424 or _ZONED.match(raw):
         return message.time, None
     return message.time, "assumed"
 
@@ -189,7 +204,8 @@ def _event(
     r: Rule,
     parser: str,
     m: re.Match[str],
-    message: SyslogMessage,
+    received: dt.datetime,
+    raw: str,
     when: dt.datetime,
     device: str,
     app: str,
@@ -225,13 +241,13 @@ def _event(
         proto = proto.lower()
         proto = _PROTOCOLS.get(proto, proto)
     if "clock" in groups and fields.get("zone") == "received":
-        when = _on_day(groups["clock"], message.received)
+        when = _on_day(groups["clock"], received)
         fields["zone"] = "assumed"
     return LogEvent(
         time=when,
         host=device,
         kind=kind,
-        raw=message.raw,
+        raw=raw,
         app=app,
         message=text,
         source_ip=sip,
@@ -248,7 +264,7 @@ def _event(
 
 
 def _network_event(
-    message: SyslogMessage,
+    raw: str,
     when: dt.datetime,
     device: str,
     app: str,
@@ -264,7 +280,7 @@ def _network_event(
         time=when,
         host=device,
         kind=kind,
-        raw=message.raw,
+        raw=raw,
         app=app,
         message=text,
         dest_ip=peer_ip,
@@ -296,6 +312,12 @@ def read_line(line: str, received: dt.datetime) -> SyslogMessage:
     receiver allows a month of clock skew for live messages). A line longer than :data:`MAX_LINE`
     bytes is cut there (:func:`parse_line` notes ``fields["truncated"]``).
     """
+    msg, raw = _read(line, received)
+    return msg if msg.raw == raw else dataclasses.replace(msg, raw=raw)
+
+
+def _read(line: str, received: dt.datetime) -> tuple[SyslogMessage, str]:
+    """(the message, the line): the message's own ``raw`` may carry the PRI 13 put in front."""
     text = line.rstrip("\r\n")
     data = text.encode("utf-8", errors="replace")
     if len(data) > MAX_LINE:
@@ -306,13 +328,13 @@ def read_line(line: str, received: dt.datetime) -> SyslogMessage:
         with suppress(SyslogError):
             msg = parse(data, "", received)
     if msg is None:
-        msg = dataclasses.replace(parse(b"<13>" + data, "", received), raw=text)
+        msg = parse(b"<13>" + data, "", received)
     if msg.time is not None:
         if msg.time > received + dt.timedelta(days=1) and _YEARLESS.match(text):
             # A file holds what was logged before it was read: a yearless stamp ahead of now is last year's.
             with suppress(ValueError):  # 29 February
                 msg = dataclasses.replace(msg, time=msg.time.replace(year=msg.time.year - 1))
-        return msg
+        return msg, text
     if (c := _CTIME.match(text)) is not None:  # vsftpd.log: "Fri Jan 19 12:20:33 2007 [pid 27202] ..."
         try:
             when = dt.datetime(
@@ -320,20 +342,22 @@ def read_line(line: str, received: dt.datetime) -> SyslogMessage:
                 int(c.group("h")), int(c.group("m")), int(c.group("s")), tzinfo=dt.UTC,
             )  # fmt: skip
         except ValueError:
-            return msg
+            return msg, text
         rest = c.group("text")
-        return dataclasses.replace(msg, time=when, app="vsftpd" if rest.startswith("[pid ") else "", text=rest)
+        return dataclasses.replace(msg, time=when, app="vsftpd" if rest.startswith("[pid ") else "", text=rest), text
     if not msg.app and (j := _JOURNAL.match(text)) is not None:  # journalctl -o short without the stamp
-        return dataclasses.replace(
+        journal = dataclasses.replace(
             msg, host=j.group("host"), app=j.group("app"), pid=j.group("pid") or "", text=j.group("text")
         )
-    return msg
+        return journal, text
+    return msg, text
 
 
 def parse_line(line: str, *, received: dt.datetime | None = None, host: str | None = None) -> LogEvent:
     """The event of one log-file line (see :func:`read_line` and :func:`parse_message`)."""
     now = received or dt.datetime.now(dt.UTC)
-    event = parse_message(read_line(line, now), host=host)
+    msg, raw = _read(line, now)
+    event = _parse(msg, raw, host, None)
     if len(line) > MAX_LINE // 4 and len(line.rstrip("\r\n").encode("utf-8", errors="replace")) > MAX_LINE:
         return dataclasses.replace(event, fields={**event.fields, "truncated": True})
     return event

@@ -23,6 +23,7 @@ The first rule whose ``needle`` occurs and whose pattern matches decides the eve
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -88,8 +89,9 @@ class RuleSet:
     def applies(self, app: str, text: str) -> bool:
         if app in self.apps:
             return True
-        if any(n in text for n in self.needles):
-            return True
+        for needle in self.needles:
+            if needle in text:
+                return True
         return self.detect is not None and self.detect.search(text) is not None
 
 
@@ -128,8 +130,19 @@ def rule(
     )
 
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_CANONICAL_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
 def address(value: str) -> tuple[str | None, str | None]:
     """``(ip, None)`` for an IP address (v4-mapped IPv6 unwrapped, IPv6 compressed), ``(None, name)`` else."""
+    if _CANONICAL_V4.fullmatch(value):  # the common case, already in canonical form
+        return value, None
+    return _address(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(value: str) -> tuple[str | None, str | None]:
     text = value.strip("[]<>\"'")
     try:
         ip = ipaddress.ip_address(text)
