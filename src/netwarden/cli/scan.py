@@ -79,6 +79,9 @@ def scan(
     ping: Annotated[
         bool, typer.Option("--ping/--no-ping", help="Find live hosts first (--no-ping scans every address).")
     ] = True,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Addresses or ranges never to probe (repeatable).")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per connection attempt.", min=0.05, max=60)] = 1.0,
     concurrency: Annotated[int, typer.Option(help="Connection attempts in flight.", min=1, max=10000)] = 256,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Merge the findings into the risk register.")] = True,
@@ -104,6 +107,7 @@ def scan(
         snmp=snmp,
         snmp_port=snmp_port,
         force=force,
+        exclude=exclude or [],
     )
     with Progress(
         TextColumn("{task.description}"),

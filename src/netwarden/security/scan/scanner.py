@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from netwarden.collect import icmp, snmp, tcp
-from netwarden.collect._targets import DEFAULT_MAX_ADDRESSES, parse_targets
+from netwarden.collect._targets import DEFAULT_MAX_ADDRESSES, parse_network, parse_targets
 from netwarden.errors import InvalidInput, NetwardenError
 from netwarden.security.scan import portscan, products, snmpcheck
 from netwarden.security.scan.probe import GrabOptions, grab
@@ -66,8 +66,11 @@ class ScanOptions:
     snmp_communities: Sequence[str] = snmpcheck.DEFAULT_COMMUNITIES
     force: bool = False
     max_addresses: int = DEFAULT_MAX_ADDRESSES
+    exclude: Sequence[str] = ()  # addresses or ranges never probed, not even pinged
 
     def __post_init__(self) -> None:
+        for spec in self.exclude:
+            parse_network(spec)  # raises InvalidInput for a bad one
         if not self.ranges:
             raise InvalidInput("nothing to scan: give at least one address or CIDR, such as 198.18.0.0/24")
         if not 1 <= self.grab_concurrency <= 1024:
@@ -117,16 +120,33 @@ def devices_in(ranges: Sequence[str], devices: Sequence[KnownDevice]) -> list[Kn
     return found
 
 
+def _excluder(specs: Sequence[str]) -> Callable[[str], bool]:
+    networks = [parse_network(s) for s in specs]
+
+    def excluded(address: str) -> bool:
+        ip = ipaddress.ip_address(address)
+        return any(ip.version == n.version and ip in n for n in networks)
+
+    return excluded
+
+
 async def _live_hosts(options: ScanOptions, progress: Progress) -> list[str]:
+    excluded = _excluder(options.exclude)
+    targets = parse_targets(list(options.ranges), max_addresses=options.max_addresses, force=options.force)
     if not options.ping:
-        targets = parse_targets(list(options.ranges), max_addresses=options.max_addresses, force=options.force)
-        return list(targets)
+        return [a for a in targets if not excluded(a)]
+    sweep_targets = list(options.ranges)
+    if options.exclude:  # name the addresses one by one, so that the excluded ones get no packet at all
+        sweep_targets = [a for a in targets if not excluded(a)]
+        if not sweep_targets:
+            return []
     swept = await icmp.sweep(
-        list(options.ranges),
+        sweep_targets,
         timeout=options.timeout,
         retries=1,
-        max_addresses=options.max_addresses,
-        force=options.force,
+        max_addresses=max(options.max_addresses, len(sweep_targets)),
+        force=True,
+        hosts_only=not options.exclude,
         progress=lambda done, total: progress("ping sweep", done, total),
     )
     alive = {r.target for r in swept if r.ok}
@@ -234,7 +254,8 @@ async def scan_hosts(
     report: Progress = progress or (lambda step, done, total: None)
     parse_targets(list(options.ranges), max_addresses=options.max_addresses, force=options.force)  # validate first
     started = time.perf_counter()
-    known = {d.address: d for d in devices_in(options.ranges, devices)}
+    excluded = _excluder(options.exclude)
+    known = {d.address: d for d in devices_in(options.ranges, devices) if not excluded(d.address)}
     live = await _live_hosts(options, report)
     addresses = sorted(set(live) | set(known), key=_key)
     opened, answered = await _open_ports(addresses, options, report)
