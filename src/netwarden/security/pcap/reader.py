@@ -231,26 +231,49 @@ class CaptureReader:
 
     def _pcapng(self) -> Iterator[Record]:
         status = self.status
-        order = "<"
         ifaces: list[tuple[int, int, int, int, int]] = []  # per interface: linktype, snaplen, mul, shift, div
+        head, epb = _NG["<"]
+        buf = bytearray(self._chunk)
+        buf[:4] = self._magic
+        view = memoryview(buf)
         base = 0  # file offset of buf[0]
-        buf = self._magic
+        n = 4  # bytes of buf holding data
         off = 0
         count = 0
         while True:
-            need = 12
-            n = len(buf)
             while off + 12 <= n:
-                btype, blen = struct.unpack_from(order + "II", buf, off)
+                if off + 28 <= n:  # room for an enhanced packet block's fixed fields: read them with the header
+                    btype, blen, iface, hi, lo, caplen, wire = epb(buf, off)
+                else:
+                    btype, blen = head(buf, off)
+                    iface = hi = lo = caplen = wire = 0
+                if btype == 6 and 32 <= blen <= MAX_RECORD and not blen & 3:
+                    if off + blen > n:
+                        break
+                    p = off + 28
+                    if iface >= len(ifaces) or p + caplen > off + blen - 4:
+                        status.records = count
+                        status.stop(base + off, f"packet block {count + 1} at byte {base + off} is malformed")
+                        return
+                    off += blen
+                    lt, _snap, mul, shift, div = ifaces[iface]
+                    ts = (hi << 32 | lo) * mul
+                    if shift:
+                        ts >>= shift
+                    if div != 1:
+                        ts //= div
+                    count += 1
+                    yield ts, wire, lt, buf, p, p + caplen
+                    continue
                 if btype == 0x0A0D0D0A:  # section header: its byte-order magic sets the order of what follows
-                    bom = buf[off + 8 : off + 12]
-                    if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+                    bom = bytes(buf[off + 8 : off + 12])
+                    if bom not in _BOM:
                         status.records = count
                         status.stop(base + off, f"section header at byte {base + off} has no byte-order magic")
                         return
-                    order = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
-                    (blen,) = struct.unpack_from(order + "I", buf, off + 4)
-                if blen < 12 or blen % 4 or blen > MAX_RECORD:
+                    head, epb = _NG[_BOM[bom]]
+                    btype, blen = head(buf, off)
+                if blen < 12 or blen & 3 or blen > MAX_RECORD:
                     status.records = count
                     status.stop(
                         base + off,
@@ -258,13 +281,13 @@ class CaptureReader:
                     )
                     return
                 if off + blen > n:
-                    need = blen
                     break
                 at = base + off
                 p = off + 8
                 end = off + blen - 4
                 off += blen
-                if btype == 6 or btype == 2:  # enhanced packet block, obsolete packet block
+                order = "<" if head is _NG["<"][0] else ">"
+                if btype == 6 or btype == 2:  # a short enhanced packet block, an obsolete packet block
                     if btype == 6:
                         iface, hi, lo, caplen, wire = struct.unpack_from(order + "IIIII", buf, p)
                     else:
@@ -274,11 +297,7 @@ class CaptureReader:
                         status.stop(at, f"packet block {count + 1} at byte {at} is malformed")
                         return
                     lt, _snap, mul, shift, div = ifaces[iface]
-                    ts = (hi << 32 | lo) * mul
-                    if shift:
-                        ts >>= shift
-                    if div != 1:
-                        ts //= div
+                    ts = ((hi << 32 | lo) * mul >> shift) // div
                     count += 1
                     yield ts, wire, lt, buf, p + 20, p + 20 + caplen
                 elif btype == 3:  # simple packet block: interface 0, no timestamp
@@ -298,24 +317,33 @@ class CaptureReader:
                 elif btype == 0x0A0D0D0A:  # a new section: interface numbering starts again
                     ifaces = []
             status.records = count
-            chunk = self._read(base + n)
-            while chunk and n - off + len(chunk) < need:
-                more = self._read(base + n + len(chunk))
-                if not more:
-                    break
-                chunk += more
-            if not chunk:
+            if off:
+                left = n - off
+                buf[:left] = buf[off:n]
+                base += off
+                n, off = left, 0
+            if n == len(buf):  # a block larger than the buffer: grow it
+                view.release()
+                buf.extend(bytes(len(buf)))
+                view = memoryview(buf)
+            got = self._read_into(view[n:], base + n)
+            if not got:
                 break
-            buf = buf[off:] + chunk
-            base += off
-            off = 0
+            n += got
+        view.release()
         status.records = count
-        left = len(buf) - off
-        if left:
-            status.stop(base + off, f"the file ends inside a block at byte {base + off} ({left} bytes of it present)")
+        if n - off:
+            status.stop(
+                base + off, f"the file ends inside a block at byte {base + off} ({n - off} bytes of it present)"
+            )
 
 
-def _interface(buf: bytes, p: int, end: int, order: str) -> tuple[int, int, int, int, int]:
+_BOM: Final = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
+# Per byte order: the block header, and the block header with an enhanced packet block's fixed fields.
+_NG: Final = {o: (struct.Struct(o + "II").unpack_from, struct.Struct(o + "IIIIIII").unpack_from) for o in "<>"}
+
+
+def _interface(buf: Buffer, p: int, end: int, order: str) -> tuple[int, int, int, int, int]:
     """(link type, snapshot length, mul, shift, div): ns = ticks * mul >> shift // div for this interface."""
     linktype, _res, snaplen = struct.unpack_from(order + "HHI", buf, p)
     resol = 6
