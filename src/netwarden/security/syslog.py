@@ -135,10 +135,12 @@ _FAST_CISCO = re.compile(
     r"<(0|[1-9]\d{0,2})>\d{1,10}: [*.]?((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d:\d\d)"
     r"(?:\.(\d{1,6}))?: (?=%)"
 )
+_LF_DIGIT = re.compile(rb"\n[0-9]")  # in a run of LF-framed lines: one that starts an octet-counted frame
 # RFC 5424 STRUCTURED-DATA, one or more elements; inside quotes a backslash escapes the next character.
-_SD = re.compile(r'(?:\[(?:[^"\]]++|"(?:[^"\\]++|\\.)*+")*+\])++', re.S)
+_SD = re.compile(r'(?:\[[^"\]]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[^"\]]*+)*+\])++', re.S)
 _stamps: dict[str, dt.datetime | None] = {}  # BSD stamp text -> time, for the month in _stamps_month
 _stamps_month = (0, 0)
+_stamps_now: dt.datetime | None = None
 
 
 def parse(data: bytes, source: str = "", received: dt.datetime | None = None) -> SyslogMessage:
@@ -232,15 +234,22 @@ def _new_message(
 
 
 def _bsd_cached(stamp: str, now: dt.datetime) -> dt.datetime | None:
-    """The time of a plain BSD stamp ("Nov 23 12:00:01"), remembered: a busy second repeats it thousands of times."""
-    global _stamps_month
-    month = (now.year, now.month)
-    if _stamps_month != month or len(_stamps) >= 4096:
-        _stamps.clear()
-        _stamps_month = month
+    """The time of a plain BSD stamp ("Nov 23 12:00:01"), remembered: a busy second repeats it thousands of times.
+
+    The year a stamp is read in depends on ``now``'s month, so the memory is for one month; and it is
+    at most 4,096 stamps.
+    """
+    global _stamps_now, _stamps_month
+    if now is not _stamps_now:  # the receiver passes one `now` per read: this runs once per read
+        _stamps_now = now
+        if _stamps_month != (now.year, now.month):
+            _stamps.clear()
+            _stamps_month = (now.year, now.month)
     try:
         return _stamps[stamp]
     except KeyError:
+        if len(_stamps) >= 4096:
+            _stamps.clear()
         mon, day, clock = stamp.split(maxsplit=2)
         h, m, s = clock.split(":")
         value = _stamps[stamp] = _bsd_time(now, mon, day, None, h, m, s, None)
@@ -290,7 +299,19 @@ def _rfc5424_fields(
     if msg.startswith("\ufeff"):
         msg = msg[1:]  # the BOM that marks a UTF-8 MSG
     return _new_message(
-        when, _nil(host), _nil(app), _nil(pid), severity, facility, _nil(msgid), msg, raw, source, now, structured, 5424
+        when,
+        "" if host == "-" else host,
+        "" if app == "-" else app,
+        "" if pid == "-" else pid,
+        severity,
+        facility,
+        "" if msgid == "-" else msgid,
+        msg,
+        raw,
+        source,
+        now,
+        structured,
+        5424,
     )
 
 
@@ -355,10 +376,6 @@ def _rfc3164(rest: str, raw: str, facility: int, severity: int, source: str, now
         source=source,
         received=now,
     )
-
-
-def _nil(value: str) -> str:
-    return "" if value == "-" else value
 
 
 def _iso(stamp: str) -> dt.datetime | None:
@@ -603,10 +620,16 @@ class _Tcp(asyncio.Protocol):
                     receiver._reject("too_long", self.kind)
                     self.skip_line, start = True, end
                 break
-            for line in bytes(buf[start:last]).split(b"\n"):
+            run = bytes(buf[start:last])
+            lines = run.split(b"\n")
+            if len(lines) <= room and _LF_DIGIT.search(run) is None:  # the usual case: all of them
+                frames.extend(filter(None, lines))  # blank lines between frames are not messages
+                start = last + 1
+                continue
+            for line in lines:
                 if room <= 0 or (line and 0x30 <= line[0] <= 0x39):
                     break  # the limit, or an octet-counted frame: the outer loop goes on from here
-                if line:  # blank lines between frames are not messages
+                if line:
                     frames.append(line)
                     room -= 1
                 start += len(line) + 1
@@ -838,7 +861,17 @@ class SyslogReceiver:
         stats = self._stats
         stats.received += len(frames)
         _count(stats.by_transport, kind, len(frames))
-        messages = self._parse_all([(data, source) for data in frames])
+        now = dt.datetime.now(dt.UTC)
+        messages: list[SyslogMessage] = []
+        append = messages.append
+        for data in frames:  # the hot loop: one parse call per frame, nothing else
+            try:
+                append(parse(data, source, now))
+            except SyslogError as exc:
+                _count(stats.dropped, exc.reason)
+            except Exception as exc:  # a parser bug must not stop the listener: counted and logged
+                self._parser_bug(source, exc)
+        self._parsed(messages)
         if messages:
             self._batches.put(messages)
 
@@ -848,14 +881,22 @@ class SyslogReceiver:
         now = dt.datetime.now(dt.UTC)
         messages: list[SyslogMessage] = []
         append = messages.append
-        for data, source in frames:  # the hot loop: one parse call per frame, nothing else
+        for data, source in frames:
             try:
                 append(parse(data, source, now))
             except SyslogError as exc:
                 _count(stats.dropped, exc.reason)
             except Exception as exc:  # a parser bug must not stop the listener: counted and logged
-                _count(stats.dropped, "internal_error")
-                log.warning("syslog parsing failed sender=%s error=%r", source, repr(exc))
+                self._parser_bug(source, exc)
+        self._parsed(messages)
+        return messages
+
+    def _parser_bug(self, source: str, exc: Exception) -> None:
+        _count(self._stats.dropped, "internal_error")
+        log.warning("syslog parsing failed sender=%s error=%r", source, repr(exc))
+
+    def _parsed(self, messages: list[SyslogMessage]) -> None:
+        stats = self._stats
         stats.parsed += len(messages)
         untimed = sum(1 for m in messages if m.time is None)
         if untimed:
@@ -863,7 +904,6 @@ class SyslogReceiver:
         repaired = sum(1 for m in messages if "\ufffd" in m.raw)
         if repaired:
             _count(stats.anomalies, "invalid_utf8", repaired)
-        return messages
 
     def _reject(self, reason: str, kind: str) -> None:
         """A frame that framing alone refuses (it never reaches :func:`parse`)."""
