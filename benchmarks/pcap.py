@@ -16,7 +16,7 @@ relative start (1 us) and duration (0.1 ms); and the total frame bytes must equa
 
 Goal (issue 7): at least 3x faster than tshark, under 200 MB.
 
-    .venv/bin/python benchmarks/pcap.py [--packets 1000000] [--seed 7] [--snaplen 0] [--keep DIR]
+    .venv/bin/python benchmarks/pcap.py [--packets 1000000] [--seed 7] [--snaplen 0] [--pcapng] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -204,11 +204,12 @@ def main() -> None:
     ap.add_argument("--packets", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--snaplen", type=int, default=0, help="cut frames to this many bytes (0: full frames)")
+    ap.add_argument("--pcapng", action="store_true", help="convert the capture to pcapng (editcap) before measuring")
     ap.add_argument("--keep", type=Path, help="write the capture and outputs here and keep them")
     args = ap.parse_args()
     if args.packets > 20_000_000:
         raise SystemExit("--packets is bounded at 20,000,000 (the file would not fit a temp dir comfortably)")
-    for tool in ("tshark", "capinfos"):
+    for tool in ("tshark", "capinfos", "editcap"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is not installed (apt-get install tshark)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="nw-pcap-bench-"))
@@ -217,9 +218,14 @@ def main() -> None:
         pcap = work / "bench.pcap"
         t = time.perf_counter()
         conns = generate(pcap, args.packets, args.seed, args.snaplen)
+        if args.pcapng:
+            ng = work / "bench.pcapng"
+            subprocess.run(["editcap", "-F", "pcapng", str(pcap), str(ng)], check=True)
+            pcap.unlink()
+            pcap = ng
         print(
             f"capture: {args.packets:,} TCP packets, {conns:,} connections, {pcap.stat().st_size / 1e6:.0f} MB "
-            f"(generated in {time.perf_counter() - t:.1f} s)"
+            f"{'pcapng' if args.pcapng else 'pcap'} (generated in {time.perf_counter() - t:.1f} s)"
         )
         engine = (
             "import json, sys\nfrom pathlib import Path\nfrom netwarden.security.pcap import analyze\n"
