@@ -25,14 +25,15 @@ from netwarden.context import Context
 from netwarden.discover.run import Options, run_discovery
 from netwarden.inventory import porting
 from netwarden.inventory import service as inventory
-from netwarden.security.scan import service
+from netwarden.security.scan import debian, feeds, service
 from netwarden.security.scan.scanner import ScanOptions
 from netwarden.security.scan.schemas import ScanReport
 from netwarden.security.scan.versions import in_range
 
 pytestmark = pytest.mark.lab
 ACTOR = cli_actor()
-SAMPLE_FEED = Path(__file__).resolve().parents[1] / "data" / "scan" / "nvd-cve-2.0-sample.json"
+DATA = Path(__file__).resolve().parents[1] / "data" / "scan"
+FEEDS = [DATA / "nvd-cve-2.0-sample.json", DATA / "debian-tracker-sample.json"]
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +61,7 @@ def snmp_credential(ctx: Context) -> str:
 
 def run(ctx: Context, lab: Any, ranges: list[str]) -> ScanReport:
     options = ScanOptions(ranges=ranges, exclude=[bridge_address(lab)])
-    return asyncio.run(
-        service.run_scan(ctx, ACTOR, options, credentials=[snmp_credential(ctx)], feed_paths=[SAMPLE_FEED])
-    )
+    return asyncio.run(service.run_scan(ctx, ACTOR, options, credentials=[snmp_credential(ctx)], feed_paths=FEEDS))
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +133,23 @@ def test_frr_versions_are_matched_against_the_feed(report: ScanReport, lab_sessi
             found = cves["CVE-2023-38802"]
             assert found.port is None and found.exposure == 0.6 and found.score == round(7.5 * 0.6, 1)
             assert f"inventory: FRRouting {frr_version}" in found.evidence[0]
-    assert report.feeds[0].entries == 9
+    assert [f.entries for f in report.feeds] == [9, 4]
+
+
+def test_debian_packages_are_judged_by_the_debian_tracker(report: ScanReport) -> None:
+    """Every node's sshd says 'OpenSSH_9.2p1 Debian-2+deb12uN': NVD's ranges match 9.2p1, the tracker
+    knows which package revision fixed each CVE. Each match is a finding or cleared, never both."""
+    tracker = feeds.load_feed(FEEDS[1]).debian
+    for host in report.hosts:
+        ssh = next(p for p in host.products if p.product == "openssh")
+        assert ssh.package == "openssh" and ssh.package_release == "bookworm", ssh
+        mine = f"1:{ssh.package_version}"
+        for cve in ("CVE-2024-6387", "CVE-2023-38408"):
+            fixed = tracker[("openssh", cve)]["bookworm"].fixed_version
+            cleared = any(c.cve == cve and c.address == host.address for c in report.cleared)
+            reported = any(f.cve == cve and f.address == host.address for f in report.findings)
+            assert cleared != reported, (host.device, cve)
+            assert cleared == (debian.dpkg_compare(mine, fixed) >= 0), (host.device, cve, mine, fixed)
 
 
 def test_stopping_sshd_resolves_its_findings_only(store: Context, report: ScanReport, lab_session: Any) -> None:

@@ -48,7 +48,12 @@ def _human(report: ScanReport) -> None:
     if report.failed:
         table(report.failed, ["target", "reason"], "no answer")
     for feed in report.feeds:
-        console.print(f"[dim]feed {feed.path}: {feed.entries} advisories ({feed.format})[/dim]")
+        console.print(f"[dim]feed {feed.path}: {feed.entries} entries ({feed.format})[/dim]")
+    if report.cleared:
+        console.print(
+            f"[dim]{len(report.cleared)} feed match(es) cleared: the distribution's tracker says the package "
+            "has the fix (see --json 'cleared')[/dim]"
+        )
     console.print(
         f"{len(report.hosts)} host(s), {sum(len(h.services) for h in report.hosts)} service(s), "
         f"{len(report.findings)} finding(s) in {report.elapsed:.1f} s"
@@ -71,7 +76,8 @@ def scan(
     feed: Annotated[
         list[Path] | None,
         typer.Option(
-            "--feed", help="NVD CVE 2.0 JSON feed (.json or .json.gz) besides the vuln_feeds setting (repeatable)."
+            "--feed",
+            help="NVD CVE 2.0 JSON feed or Debian security tracker JSON, besides the vuln_feeds setting (repeatable).",
         ),
     ] = None,
     snmp: Annotated[bool, typer.Option("--snmp/--no-snmp", help="Check SNMP v1/v2c default communities.")] = True,

@@ -89,7 +89,8 @@ def test_products_match_the_advisories_that_name_them(sample: feeds.Feed, produc
 
 def test_hardware_it_cannot_see_is_reported_as_unverified(sample: feeds.Feed) -> None:
     host = HostOut(address="127.0.0.1", device="edge", products=[inventory("juniper_junos", "21.4R3-S4")])
-    (draft,) = matching.vulnerability_drafts(host, [sample])
+    (draft,), cleared = matching.vulnerability_drafts(host, [sample])
+    assert cleared == []
     assert draft.cve == "CVE-2023-36845"
     assert any("h:juniper:ex2300" in e and "not verified" in e for e in draft.evidence)
 
@@ -99,7 +100,7 @@ def test_exposure_follows_reach_and_attack_vector(sample: feeds.Feed) -> None:
         address="127.0.0.1",
         products=[inventory("frr", "8.4.4"), banner("nginx", "1.22.1", 80), banner("OpenSSH", "9.2p1", 22)],
     )
-    drafts = {d.cve: d for d in matching.vulnerability_drafts(host, [sample])}
+    drafts = {d.cve: d for d in matching.vulnerability_drafts(host, [sample])[0]}
     assert drafts["CVE-2023-38802"].exposure == pytest.approx(0.6)  # inventory version, BGP not seen from here
     assert drafts["CVE-2023-38802"].port is None
     assert drafts["CVE-2024-7347"].exposure == pytest.approx(0.4)  # local attack vector
@@ -128,7 +129,11 @@ def test_malformed_entries_are_skipped_and_counted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"{not json", "not JSON"), (b'{"CVE_Items": []}', "not an NVD CVE 2.0 document"), (b"\x1f\x8bxx", "cannot read")],
+    [
+        (b"{not json", "not JSON"),
+        (b'{"CVE_Items": []}', "neither an NVD CVE 2.0 document"),
+        (b"\x1f\x8bxx", "cannot read"),
+    ],
 )
 def test_bad_feeds_name_the_file(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "bad.json"

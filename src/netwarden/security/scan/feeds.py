@@ -1,5 +1,7 @@
-"""Vulnerability feeds from local files: NVD CVE API 2.0 JSON (as ``nvdcve-2.0-*.json[.gz]`` feeds
-and ``/rest/json/cves/2.0`` answers are shaped), read offline.
+"""Vulnerability feeds from local files, read offline: NVD CVE API 2.0 JSON (as
+``nvdcve-2.0-*.json[.gz]`` feeds and ``/rest/json/cves/2.0`` answers are shaped), and the Debian
+security tracker's JSON (a distribution's advisories: which package version fixed each CVE, see
+:mod:`.debian`).
 
 Each CVE becomes an :class:`Advisory`: its CVSS base score (v3.1, else v4.0, v3.0, v2), attack
 vector, description, references and its ``configurations``: trees of CPE match criteria with
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from netwarden.errors import InvalidInput
+from netwarden.security.scan.debian import DebianFix, parse_tracker
 
 __all__ = ["Advisory", "Configuration", "CpeMatch", "Feed", "Node", "load_feed", "load_feeds", "parse_cpe"]
 
@@ -129,7 +132,8 @@ class Feed:
     format: str
     advisories: tuple[Advisory, ...]
     skipped: int = 0
-    problems: tuple[str, ...] = field(default=())
+    # Debian security tracker: {(source package, CVE): {release: fix}}
+    debian: dict[tuple[str, str], dict[str, DebianFix]] = field(default_factory=dict)
 
 
 def parse_cpe(criteria: str) -> tuple[str, str, str, str, str] | None:
@@ -263,10 +267,13 @@ def load_feed(path: Path) -> Feed:
         InvalidInput: the file is missing, unreadable, not JSON, or not an NVD CVE 2.0 document.
     """
     doc = _read(path)
+    tracker = parse_tracker(doc)
+    if tracker is not None:
+        return Feed(path=path, format="Debian security tracker", advisories=(), debian=tracker)
     if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
         raise InvalidInput(
-            f"vulnerability feed {path}: not an NVD CVE 2.0 document (no 'vulnerabilities' list); "
-            "use an nvdcve-2.0-*.json feed or an API 2.0 answer"
+            f"vulnerability feed {path}: neither an NVD CVE 2.0 document (no 'vulnerabilities' list) nor the "
+            "Debian security tracker's JSON; use an nvdcve-2.0-*.json feed, an API 2.0 answer or tracker/data/json"
         )
     fmt = str(doc.get("format") or "NVD_CVE") + " " + str(doc.get("version") or "2.0")
     advisories: list[Advisory] = []

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netwarden.security.scan import risk
+from netwarden.security.scan import debian, risk
 from netwarden.security.scan.feeds import Advisory, Configuration, CpeMatch, Feed, Node, index
-from netwarden.security.scan.schemas import HostOut, Product
+from netwarden.security.scan.schemas import ClearedOut, HostOut, Product
 from netwarden.security.scan.versions import compare, in_range
 
 __all__ = ["VulnMatch", "match_host", "vulnerability_drafts"]
@@ -135,11 +135,33 @@ def _remediation(found: VulnMatch) -> str:
     return text
 
 
-def vulnerability_drafts(host: HostOut, feeds: Sequence[Feed]) -> list[risk.Draft]:
-    """One finding draft per advisory matching the host's products."""
+def _distribution_word(found: VulnMatch, trackers: Sequence[Feed]) -> tuple[bool | None, str]:
+    """What the distribution's tracker says of this match: (vulnerable?, why); None when it is silent."""
+    product = found.product
+    if not product.package or not product.package_version:
+        return None, ""
+    installed = debian.PackageVersion(product.package, product.package_version, product.package_release)
+    for feed in trackers:
+        fixes = feed.debian.get((product.package, found.advisory.id))
+        if fixes:
+            return debian.verdict(installed, fixes)
+    return None, ""
+
+
+def vulnerability_drafts(host: HostOut, feeds: Sequence[Feed]) -> tuple[list[risk.Draft], list[ClearedOut]]:
+    """One finding draft per advisory matching the host's products, and the matches a distribution
+    tracker clears (the installed package carries the fix)."""
     drafts = []
+    cleared: list[ClearedOut] = []
+    trackers = [f for f in feeds if f.debian]
     for found in match_host(host.products, index(feeds)):
         advisory, product = found.advisory, found.product
+        vulnerable, why = _distribution_word(found, trackers)
+        if vulnerable is False:
+            cleared.append(
+                ClearedOut(target=host.device or host.address, address=host.address, cve=advisory.id, reason=why)
+            )
+            continue
         vector_factor = risk.ATTACK_VECTOR_FACTOR.get(advisory.attack_vector, 1.0)
         reach = 1.0 if product.port is not None else risk.INVENTORY_ONLY
         where = f"tcp/{product.port} " if product.port is not None else ""
@@ -151,7 +173,9 @@ def vulnerability_drafts(host: HostOut, feeds: Sequence[Feed]) -> list[risk.Draf
             evidence.append(f"CVSS {advisory.score} {advisory.vector}")
         else:
             evidence.append(f"no CVSS score in the feed yet: rated {DEFAULT_SEVERITY} until it has one")
-        if product.note:
+        if why:
+            evidence.append(why)
+        elif product.note:
             evidence.append(product.note)
         evidence.extend(found.unverified)
         drafts.append(
@@ -170,4 +194,4 @@ def vulnerability_drafts(host: HostOut, feeds: Sequence[Feed]) -> list[risk.Draf
                 key=advisory.id,
             )
         )
-    return drafts
+    return drafts, cleared

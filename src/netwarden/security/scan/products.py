@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from netwarden.datafiles import load_named
+from netwarden.security.scan import debian
 from netwarden.security.scan.schemas import Product, ServiceOut
 
 __all__ = ["identify", "inventory_product", "rules"]
@@ -34,6 +35,7 @@ class BannerRule(_Strict):
     match: str
     name: str
     cpe: list[str]
+    debian: str = ""
 
     @field_validator("match")
     @classmethod
@@ -98,12 +100,22 @@ def identify(service: ServiceOut) -> Product | None:
             continue
         version = found.groupdict().get("version") or ""
         note = ""
-        if service.ssh is not None and _DISTRO.search(service.ssh.comments):
-            note = f"distribution package ({service.ssh.comments}): fixes may be backported to this version"
+        comments = service.ssh.comments if service.ssh is not None else ""
+        if _DISTRO.search(comments):
+            note = f"distribution package ({comments}): fixes may be backported to this version"
         source = {"software": "ssh banner", "server": "http server header"}.get(
             rule.field, f"{service.service} greeting"
         )
-        return _product(rule.name, rule.cpe, version, source, service.port, note)
+        product = _product(rule.name, rule.cpe, version, source, service.port, note)
+        package = debian.package_from_banner(rule.debian, version, comments) if rule.debian else None
+        if package is not None:
+            update = {
+                "package": package.package,
+                "package_version": package.version,
+                "package_release": package.release,
+            }
+            product = product.model_copy(update=update)
+        return product
     return None
 
 

@@ -54,6 +54,9 @@ class Product(_Out):
     source: str = Field(description="ssh banner, http server header, ftp greeting, inventory ...")
     port: int | None = None
     note: str = ""
+    package: str = Field(default="", description="distribution source package, when the banner shows one")
+    package_version: str = Field(default="", description="its version: upstream-revision, e.g. 9.2p1-2+deb12u10")
+    package_release: str = Field(default="", description="distribution release, e.g. bookworm")
 
 
 class ServiceOut(_Out):
@@ -112,6 +115,15 @@ class FeedOut(_Out):
     entries: int
 
 
+class ClearedOut(_Out):
+    """A feed match the distribution's own advisories clear: the package has the fix."""
+
+    target: str
+    address: str
+    cve: str
+    reason: str
+
+
 class ScanReport(_Out):
     ranges: list[str]
     ports: list[int]
@@ -121,6 +133,7 @@ class ScanReport(_Out):
     findings: list[FindingOut]
     failed: list[FailedOut] = []
     feeds: list[FeedOut] = []
+    cleared: list[ClearedOut] = Field(default=[], description="vulnerabilities a distribution tracker says are fixed")
     saved: bool = Field(default=False, description="the findings were merged into the risk register")
 
 

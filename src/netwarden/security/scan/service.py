@@ -27,7 +27,17 @@ from netwarden.inventory import service as inventory
 from netwarden.security.scan import feeds, matching, register, risk, weak
 from netwarden.security.scan.register import Coverage
 from netwarden.security.scan.scanner import KnownDevice, ScanOptions, SnmpCredential, scan_hosts
-from netwarden.security.scan.schemas import LEVELS, FeedOut, FindingOut, HostOut, Level, RiskOut, RiskStatus, ScanReport
+from netwarden.security.scan.schemas import (
+    LEVELS,
+    ClearedOut,
+    FeedOut,
+    FindingOut,
+    HostOut,
+    Level,
+    RiskOut,
+    RiskStatus,
+    ScanReport,
+)
 from netwarden.security.scan.tables import RiskFinding, RiskScan
 
 __all__ = ["findings_for", "list_risks", "run_scan", "show_risk"]
@@ -37,14 +47,20 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 
-def findings_for(hosts: Sequence[HostOut], vuln_feeds: Sequence[feeds.Feed] = ()) -> list[FindingOut]:
-    """Every finding of the scanned hosts (weak settings, then known vulnerabilities), scored, highest first."""
+def findings_for(
+    hosts: Sequence[HostOut], vuln_feeds: Sequence[feeds.Feed] = ()
+) -> tuple[list[FindingOut], list[ClearedOut]]:
+    """Every finding of the scanned hosts (weak settings, then known vulnerabilities), scored, highest
+    first; and the feed matches a distribution tracker cleared."""
     found: dict[str, FindingOut] = {}
+    cleared: list[ClearedOut] = []
     for host in hosts:
-        for draft in [*weak.assess(host), *matching.vulnerability_drafts(host, vuln_feeds)]:
+        vulns, host_cleared = matching.vulnerability_drafts(host, vuln_feeds)
+        cleared.extend(host_cleared)
+        for draft in [*weak.assess(host), *vulns]:
             item = risk.finding(host, draft)
             found.setdefault(item.id, item)
-    return sorted(found.values(), key=lambda f: (-f.score, f.target, f.kind, f.port or 0))
+    return sorted(found.values(), key=lambda f: (-f.score, f.target, f.kind, f.port or 0)), cleared
 
 
 # ---------------------------------------------------------------- register storage
@@ -137,7 +153,7 @@ async def run_scan(
     loaded = feeds.load_feeds([*ctx.settings.vuln_feeds, *feed_paths])
     devices, snmp_credentials = _inventory(ctx, actor, credentials)
     hosts, failed = await scan_hosts(options, devices, snmp_credentials, progress)
-    findings = findings_for(hosts, loaded)
+    findings, cleared = findings_for(hosts, loaded)
     report = ScanReport(
         ranges=list(options.ranges),
         ports=sorted(options.ports),
@@ -146,7 +162,8 @@ async def run_scan(
         hosts=hosts,
         findings=findings,
         failed=failed,
-        feeds=[FeedOut(path=str(f.path), format=f.format, entries=len(f.advisories)) for f in loaded],
+        feeds=[FeedOut(path=str(f.path), format=f.format, entries=len(f.advisories) or len(f.debian)) for f in loaded],
+        cleared=cleared,
         saved=save,
     )
     if save:
