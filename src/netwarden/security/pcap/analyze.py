@@ -141,7 +141,7 @@ def analyze(
     apps = _Apps()
     table = FlowTable(apps, fast=fast)
     with CaptureReader(path, on_chunk=progress) as reader:
-        table.run(reader.records())
+        table.run_reader(reader)
         status = reader.status
     apps.dns_tracker.finish()
     flows = table.flows()

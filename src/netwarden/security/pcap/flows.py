@@ -19,7 +19,7 @@ from typing import Any, Final, Protocol
 
 from netwarden.security.pcap import tcpstate as ts_
 from netwarden.security.pcap.decode import Packet, decode
-from netwarden.security.pcap.reader import Buffer, Record
+from netwarden.security.pcap.reader import Buffer, CaptureReader, PcapFormat, Record
 
 __all__ = ["AppSink", "FlowTable", "tcp_size"]
 
@@ -93,6 +93,7 @@ APP_PORTS: Final = {53: "dns", 5353: "dns", 161: "snmp", 162: "snmp"}
 # ethertype, version-IHL, total length, fragment field, protocol, key (src dst sport dport), seq,
 # (acknowledgment skipped) data offset, flags, window.
 _FAST: Final = struct.Struct("!12xHBxH2xHxB2x12sI4xBBH")
+_RECORD: Final = {o: struct.Struct(o + "IIII").unpack_from for o in "<>"}  # pcap record headers by byte order
 _HEADERS: Final = tuple(20 + (off >> 4) * 4 for off in range(256))  # IPv4 (no options) + TCP header, by data offset
 
 
@@ -124,6 +125,7 @@ class FlowTable:
         self.non_ip: dict[str, list[int]] = {}  # label -> [packets, bytes, first, last] of packets not in IP flows
         self.malformed = 0
         self.malformed_examples: list[str] = []
+        self._fmt = PcapFormat("<", 1000, 0, 1, 0)
 
     # ------------------------------------------------------------ the loop
 
@@ -170,6 +172,76 @@ class FlowTable:
                             self._history(ep, "A", HA)
                     continue
             slow(ts, wire, lt, buf, p, end)
+
+    def run_reader(self, reader: CaptureReader) -> None:
+        """Account every record of a capture: classic pcap through :meth:`_pcap_chunk`, the rest through :meth:`run`."""
+        fmt = reader.pcap_format() if reader.status.format == "pcap" and self.fast else None
+        if fmt is None:
+            self.run(reader.records())
+            return
+        self._fmt = fmt
+        reader.walk_pcap(self._pcap_chunk)
+
+    def _pcap_chunk(self, buf: Buffer, off: int, n: int) -> tuple[int, int]:
+        """:meth:`run` over the complete records of one chunk of a classic pcap, walked inline.
+
+        The same packet handling as :meth:`run` (keep the two in step; tests compare pcap with pcapng and
+        the inline path with the general one), without a generator round trip per record.
+        """
+        fmt = self._fmt
+        unit, limit, inline = fmt.unit, fmt.limit, fmt.linktype == 1
+        record = _RECORD[fmt.order]
+        tcp = self.tcp
+        unpack = _FAST.unpack_from
+        tcp_new = self._tcp_new
+        tcp_slow = self._tcp_slow
+        slow = self._slow
+        headers = _HEADERS
+        taken = 0
+        lt = fmt.linktype
+        while off + 16 <= n:
+            sec, frac, caplen, wire = record(buf, off)
+            p = off + 16
+            end = p + caplen
+            if end > n or caplen > limit:
+                break
+            off = end
+            taken += 1
+            ts = sec * 1000000000 + frac * unit
+            if inline and caplen >= 54:
+                et, vihl, tot, frag, proto, key, seq, doff, flags, win = unpack(buf, p)
+                if vihl == 0x45 and et == 0x0800 and proto == 6 and not frag & 0x3FFF:
+                    try:
+                        ep = tcp[key]
+                    except KeyError:
+                        ep = tcp_new(key, flags, ts, 4)
+                    plen = tot - headers[doff]
+                    if flags & 7 or not win or not ep[FAST]:
+                        at = p + 14 + headers[doff]
+                        tcp_slow(ep, ts, wire, seq, flags, win, plen, buf, at, min(end, at + max(plen, 0)))
+                        continue
+                    ep[PK] += 1
+                    ep[BY] += wire
+                    ep[LAST] = ts
+                    if plen > 0:
+                        if not ep[HD]:
+                            self._history(ep, "D", HD)
+                        nxt = (seq + plen) & M32
+                        delta = (nxt - ep[NXT]) & M32
+                        if delta and delta < HALF:
+                            ep[NXT] = nxt
+                        else:
+                            self._retransmission(ep)
+                    else:
+                        if seq != ep[NXT]:
+                            delta = (seq - ep[NXT]) & M32
+                            if delta and delta < HALF:
+                                ep[NXT] = seq
+                        if not ep[HA] and flags & 16:
+                            self._history(ep, "A", HA)
+                    continue
+            slow(ts, wire, lt, buf, p, end)
+        return off, taken
 
     # ------------------------------------------------------------ general path
 
