@@ -6,6 +6,7 @@ flows (:class:`_Apps`). The report then adds up flows into protocol mix, service
 
 from __future__ import annotations
 
+import functools
 import socket
 import statistics
 import struct
@@ -83,6 +84,7 @@ def zeek_escape(raw: bytes) -> str:
     return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in raw)
 
 
+@functools.lru_cache(maxsize=65536)
 def _ip(raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
 
@@ -232,30 +234,36 @@ def _flow(flow: list[Any]) -> FlowOut:
 
 
 def _protocols(flows: list[FlowOut], non_ip: dict[str, list[int]]) -> list[ProtocolOut]:
-    mix: dict[str, ProtocolOut] = {}
+    mix: dict[str, list[int]] = {}  # name -> [packets, bytes, flows]
     for f in flows:
-        entry = mix.setdefault(f.proto, ProtocolOut(name=f.proto, packets=0, bytes=0))
-        entry.packets += f.packets
-        entry.bytes += f.bytes
-        entry.flows += 1
+        entry = mix.get(f.proto)
+        if entry is None:
+            entry = mix[f.proto] = [0, 0, 0]
+        entry[0] += f.packets
+        entry[1] += f.bytes
+        entry[2] += 1
     for name, (packets, size, _first, _last) in non_ip.items():
-        entry = mix.setdefault(name, ProtocolOut(name=name, packets=0, bytes=0))
-        entry.packets += packets
-        entry.bytes += size
-    return sorted(mix.values(), key=lambda p: (-p.bytes, p.name))
+        entry = mix.setdefault(name, [0, 0, 0])
+        entry[0] += packets
+        entry[1] += size
+    out = [ProtocolOut(name=k, packets=v[0], bytes=v[1], flows=v[2]) for k, v in mix.items()]
+    return sorted(out, key=lambda p: (-p.bytes, p.name))
 
 
 def _services(flows: list[FlowOut]) -> list[ProtocolOut]:
-    mix: dict[str, ProtocolOut] = {}
+    mix: dict[str, list[int]] = {}
     for f in flows:
-        if f.proto not in ("tcp", "udp"):
+        if f.proto != "tcp" and f.proto != "udp":
             continue
         name = f"{f.service or 'other'}/{f.proto}"
-        entry = mix.setdefault(name, ProtocolOut(name=name, packets=0, bytes=0))
-        entry.packets += f.packets
-        entry.bytes += f.bytes
-        entry.flows += 1
-    return sorted(mix.values(), key=lambda p: (-p.bytes, p.name))
+        entry = mix.get(name)
+        if entry is None:
+            entry = mix[name] = [0, 0, 0]
+        entry[0] += f.packets
+        entry[1] += f.bytes
+        entry[2] += 1
+    out = [ProtocolOut(name=k, packets=v[0], bytes=v[1], flows=v[2]) for k, v in mix.items()]
+    return sorted(out, key=lambda p: (-p.bytes, p.name))
 
 
 def _talkers(flows: list[list[Any]], top: int) -> list[TalkerOut]:
