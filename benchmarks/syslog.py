@@ -110,13 +110,14 @@ def send_udp(address: tuple[str, int], total: int, rate: float, done: Any) -> No
     sent = 0
     for block in range(total // BLOCK + 1):
         lines = messages(block)[: total - sent]
-        for line in lines:
-            sock.sendto(line, address)
-        sent += len(lines)
-        if rate > 0:  # paced: wait (busy) until the schedule catches up, bounded by the schedule itself
-            due = started + sent / rate
-            while time.perf_counter() < due:
-                pass
+        for i in range(0, len(lines), 100):
+            for line in lines[i : i + 100]:
+                sock.sendto(line, address)
+            sent += len(lines[i : i + 100])
+            if rate > 0:  # paced: 100 datagrams, then sleep until the schedule is due (the sender's CPU stays free)
+                ahead = started + sent / rate - time.perf_counter()
+                if ahead > 0:
+                    time.sleep(ahead)
     sock.close()
     done.send((sent, time.perf_counter() - started))
 
@@ -398,10 +399,14 @@ async def main(args: argparse.Namespace) -> None:
             print(f"\n{what}:")
             show(runs, runs[0])
             mine = runs[1]
-            verdict = "met" if mine.rate >= 100_000 and not mine.loss else "not met"
             if transport == "tcp":
-                loss = mine.loss or 0
-                print(f"goal 100,000 msg/s over TCP with zero loss: {verdict} ({mine.rate:,.0f} msg/s, loss {loss})")
+                # The cores are shared: also say what one core does at the CPU each message took here.
+                per_core = mine.delivered / mine.cpu if mine.cpu else 0.0
+                verdict = "met" if mine.rate >= 100_000 and not mine.loss else "not met"
+                print(
+                    f"goal 100,000 msg/s over TCP with zero loss: {verdict} on the wall clock ({mine.rate:,.0f} msg/s,"
+                    f" loss {mine.loss or 0}); one core's capacity at this CPU per message: {per_core:,.0f} msg/s"
+                )
 
 
 def profile(args: argparse.Namespace) -> None:

@@ -413,7 +413,7 @@ def _bsd_time(
 # ---------------------------------------------------------------- receiver
 
 MessageSink = Callable[[list[SyslogMessage]], Awaitable[None] | None]
-SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)  # Linux: datagrams the kernel dropped, as ancillary data
+SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)  # Linux: a socket's memory counters; the 9th is its drops
 UDP_READS = 512  # datagrams read per wake-up of the UDP socket before other work gets its turn
 
 
@@ -423,7 +423,7 @@ class SyslogStats:
     ``delivered``, still pending, or ``lost`` by reason.
 
     ``by_transport`` splits ``received`` by udp, tcp and tls. ``dropped["socket_overflow"]`` counts datagrams
-    the kernel dropped because the UDP socket's buffer was full (read from SO_RXQ_OVFL). ``anomalies`` counts
+    the kernel dropped because the UDP socket's buffer was full (read with SO_MEMINFO). ``anomalies`` counts
     parsed messages that needed repair: ``invalid_utf8`` (bytes replaced by U+FFFD), ``no_timestamp``.
     ``backpressure_pauses`` counts the times a TCP or TLS connection stopped being read because the sink
     was behind (its sender then waits: nothing it sent is dropped).
@@ -682,7 +682,8 @@ class SyslogReceiver:
             max_pending=MAX_PENDING_HARD,
         )
         self._udp: socket.socket | None = None
-        self._udp_overflow = 0  # the kernel's drop count last read from the UDP socket
+        self._udp_drops = 0  # the kernel's drop count of the UDP socket, last read
+        self._udp_meminfo = True  # whether the kernel tells it (Linux >= 4.9)
         self._tcp: asyncio.Server | None = None
         self._tls: asyncio.Server | None = None
         self._conns: set[_Tcp] = set()
@@ -719,10 +720,8 @@ class SyslogReceiver:
                 sock = socket.socket(family, socket.SOCK_DGRAM)
                 try:
                     # A burst must wait in the kernel while a batch is delivered, not be lost there; what is
-                    # lost there anyway is counted through SO_RXQ_OVFL.
+                    # lost there anyway is counted (SO_MEMINFO).
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-                    with contextlib.suppress(OSError):
-                        sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
                     sock.setblocking(False)
                     sock.bind((host, port))
                 except OSError:
@@ -750,6 +749,9 @@ class SyslogReceiver:
 
     async def _stop_listening(self) -> None:
         if self._udp is not None:
+            for _ in range(64):  # what the kernel holds was received: read it before closing, bounded
+                if self._udp_ready() < UDP_READS:
+                    break
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(self._udp.fileno())
             self._udp.close()
@@ -787,7 +789,8 @@ class SyslogReceiver:
             _RETIRED.add(self._stats)
 
     def stats(self) -> SyslogStats:
-        """A copy of the counters."""
+        """A copy of the counters (the kernel's UDP drops read now)."""
+        self._count_udp_drops()
         copy = SyslogStats()
         copy.add(self._stats)
         return copy
@@ -806,32 +809,48 @@ class SyslogReceiver:
         """Account for, parse and queue one datagram from ``address`` (rate limit and queue bound apply)."""
         self._datagrams([(data, address)])
 
-    def _udp_ready(self) -> None:
+    def _udp_ready(self) -> int:
+        """Read the datagrams waiting (at most UDP_READS); returns how many."""
         sock = self._udp
         if sock is None:
-            return
+            return 0
         items: list[tuple[bytes, str]] = []
-        overflow = self._udp_overflow
+        recvfrom = sock.recvfrom
         for _ in range(UDP_READS):
             try:
-                data, ancdata, _flags, addr = sock.recvmsg(MAX_FRAME + 1, 64)
+                data, addr = recvfrom(MAX_FRAME + 1)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:  # ICMP errors surface here on some systems: nothing to read
                 log.debug("syslog udp socket error=%r", str(exc))
                 break
             items.append((data, addr[0]))
-            for level, kind, value in ancdata:
-                if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= 4:
-                    overflow = int.from_bytes(value[:4], sys.byteorder)
-        if overflow != self._udp_overflow:
-            lost = (overflow - self._udp_overflow) % (1 << 32)
-            self._udp_overflow = overflow
+        self._count_udp_drops()
+        if items:
+            self._datagrams(items)
+        return len(items)
+
+    def _count_udp_drops(self) -> None:
+        """Count what the kernel dropped on the full UDP socket since the last look, as received and dropped."""
+        sock = self._udp
+        if sock is None or not self._udp_meminfo:
+            return
+        try:
+            info = sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 64)
+        except OSError:
+            self._udp_meminfo = False  # not Linux, or too old: drops in the kernel go uncounted
+            log.info("syslog udp: this kernel does not report socket drops (SO_MEMINFO); they are not counted")
+            return
+        if len(info) < 36:
+            self._udp_meminfo = False
+            return
+        drops = int.from_bytes(info[32:36], sys.byteorder)
+        if drops != self._udp_drops:
+            lost = (drops - self._udp_drops) % (1 << 32)
+            self._udp_drops = drops
             self._stats.received += lost
             _count(self._stats.by_transport, "udp", lost)
             _count(self._stats.dropped, "socket_overflow", lost)
-        if items:
-            self._datagrams(items)
 
     def _datagrams(self, items: list[tuple[bytes, str]]) -> None:
         stats, senders, allow = self._stats, self._senders, self._limits.allow
@@ -985,7 +1004,7 @@ def totals() -> SyslogTotals:
     stats.add(_RETIRED)
     running = list(_RUNNING)
     for receiver in running:
-        stats.add(receiver._stats)
+        stats.add(receiver.stats())
     return SyslogTotals(
         stats,
         sum(r.listening for r in running),
