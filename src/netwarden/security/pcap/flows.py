@@ -157,12 +157,10 @@ class FlowTable:
                     if plen > 0:
                         if not ep[HD]:
                             self._history(ep, "D", HD)
-                        nxt = (seq + plen) & M32
-                        delta = (nxt - ep[NXT]) & M32
-                        if delta and delta < HALF:
-                            ep[NXT] = nxt
+                        if seq == ep[NXT]:  # in order: the common case
+                            ep[NXT] = (seq + plen) & M32
                         else:
-                            self._retransmission(ep)
+                            self._segment(ep, seq, plen)
                     else:
                         if seq != ep[NXT]:  # rare: a bare segment still moves Zeek's last_seq forward
                             delta = (seq - ep[NXT]) & M32
@@ -226,12 +224,10 @@ class FlowTable:
                     if plen > 0:
                         if not ep[HD]:
                             self._history(ep, "D", HD)
-                        nxt = (seq + plen) & M32
-                        delta = (nxt - ep[NXT]) & M32
-                        if delta and delta < HALF:
-                            ep[NXT] = nxt
+                        if seq == ep[NXT]:  # in order: the common case
+                            ep[NXT] = (seq + plen) & M32
                         else:
-                            self._retransmission(ep)
+                            self._segment(ep, seq, plen)
                     else:
                         if seq != ep[NXT]:
                             delta = (seq - ep[NXT]) & M32
@@ -358,6 +354,15 @@ class FlowTable:
         if flag is not None:
             ep[flag] = True
         ep[FLOW][F_HIST].append(letter if ep[ORIG] else letter.lower())
+
+    def _segment(self, ep: list[Any], seq: int, plen: int) -> None:
+        """A data segment that does not start where the last one ended: a gap forward, or a retransmission."""
+        nxt = (seq + plen) & M32
+        delta = (nxt - ep[NXT]) & M32
+        if delta and delta < HALF:
+            ep[NXT] = nxt
+        else:
+            self._retransmission(ep)
 
     def _retransmission(self, ep: list[Any]) -> None:
         ep[RX] += 1
