@@ -1,16 +1,19 @@
-"""Syslog receiver: RFC 3164 and RFC 5424 messages over UDP and TCP in, :class:`SyslogMessage` batches out.
+"""Syslog receiver: RFC 3164 and RFC 5424 messages over UDP, TCP and TLS in, :class:`SyslogMessage` batches out.
 
 :func:`parse` turns one frame into a :class:`SyslogMessage` (or raises :class:`SyslogError` with a
-``reason`` for the counters). :class:`SyslogReceiver` listens on UDP (one message per datagram) and
-TCP (RFC 6587: octet-counted ``LEN SP MSG`` frames or LF-terminated lines, chosen per frame), bounds a
-flood before parsing with a token bucket per sender address, keeps at most ``max_pending`` messages
-waiting for the sink, and hands them over in batches (a batch leaves when full or ``flush_interval``
-seconds after its first message). Nothing a sender does raises out of the receiver: every frame is
-parsed or dropped with a reason, and :meth:`SyslogReceiver.stats` counts them all.
+``reason`` for the counters); the shapes nearly every sender uses take a fast path. :class:`SyslogReceiver`
+listens on UDP (one message per datagram), TCP (RFC 6587: octet-counted ``LEN SP MSG`` frames or
+LF-terminated lines, chosen per frame) and TLS (RFC 5425, see :func:`tls_context`), keeps at most
+``max_pending`` messages waiting for the sink, and hands them over in batches (a batch leaves when full or
+``flush_interval`` seconds after its first message). When the queue is full, TCP and TLS connections stop
+being read (back-pressure: their senders wait, nothing they sent is dropped); UDP datagrams over a
+per-sender token bucket or over the queue are dropped and counted, as are those the kernel dropped.
+Nothing a sender does raises out of the receiver: every frame is parsed or dropped with a reason, and
+:meth:`SyslogReceiver.stats` counts them all; :func:`totals` sums the process's receivers for /metrics.
 
 The receiver knows nothing of what the messages mean: :mod:`netwarden.security.network_events`
-maps them to alert events, and a log store (issue 7) can take the same batches. See
-docs/decisions/0020-syslog-receiver.md.
+maps them to alert events, and the log store (:mod:`netwarden.security.logs`) takes the same batches.
+See docs/decisions/0020-syslog-receiver.md and 0029-syslog-at-scale.md.
 """
 
 from __future__ import annotations
@@ -424,7 +427,8 @@ class SyslogStats:
 
     ``by_transport`` splits ``received`` by udp, tcp and tls. ``dropped["socket_overflow"]`` counts datagrams
     the kernel dropped because the UDP socket's buffer was full (read with SO_MEMINFO). ``anomalies`` counts
-    parsed messages that needed repair: ``invalid_utf8`` (bytes replaced by U+FFFD), ``no_timestamp``.
+    parsed messages that needed repair: ``invalid_utf8`` (bytes that were not UTF-8, replaced by U+FFFD; a
+    sender's own U+FFFD counts too), ``no_timestamp`` (none, or one that could not be read).
     ``backpressure_pauses`` counts the times a TCP or TLS connection stopped being read because the sink
     was behind (its sender then waits: nothing it sent is dropped).
     """
