@@ -27,7 +27,7 @@ __all__ = ["GrabOptions", "grab"]
 log = logging.getLogger(__name__)
 
 TLS_PORTS = frozenset({443, 465, 636, 853, 993, 995, 4443, 5986, 8443, 9443})
-_TELNET_ROUNDS = 8
+_TELNET_ROUNDS = 32
 _PROMPT_END = (b":", b">", b"#", b"$", b"%")
 _SMTP_QUIT = b"QUIT\r\n"
 
@@ -162,19 +162,23 @@ async def _ssh(port: int, greeting: bytes, streams: Streams, options: GrabOption
 
 async def _telnet(port: int, greeting: bytes, streams: Streams, options: GrabOptions) -> ServiceOut:
     reader, writer = streams
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 2 * options.read_timeout
     data = greeting
     answered = 0
-    for _ in range(_TELNET_ROUNDS):  # negotiation rounds: each answers the options asked so far
+    for _ in range(_TELNET_ROUNDS):  # each round answers the options asked so far, then reads one chunk
         parsed = banners.read_telnet(data)
-        text = parsed.text.rstrip(b"\x00 \r\n\t")
-        if text.endswith(_PROMPT_END):
+        if parsed.text.rstrip(b"\x00 \r\n\t").endswith(_PROMPT_END):
             break
         if len(parsed.reply) > answered:
             with contextlib.suppress(OSError):
                 writer.write(parsed.reply[answered:])
                 await writer.drain()
             answered = len(parsed.reply)
-        more = await _read(reader, min(options.read_timeout, 1.0), options.max_bytes - len(data))
+        left = min(deadline - loop.time(), options.read_timeout / 2)
+        if left <= 0 or len(data) >= options.max_bytes:
+            break
+        more = await _read(reader, left, options.max_bytes - len(data), lambda d: True)
         if not more:
             break
         data += more
