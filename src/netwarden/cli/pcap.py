@@ -48,11 +48,12 @@ def _show(r: PcapReport, limit: int) -> None:
         title=f"flows (top {len(biggest)} of {len(r.flows)} by bytes)",
     )
     t = r.tcp
-    rtt = f", handshake RTT median {t.rtt_ms.median} ms (p95 {t.rtt_ms.p95})" if t.rtt_ms else ""
-    console.print(
-        f"TCP: {t.flows} flows {t.states}, {t.retransmissions} retransmissions, {t.resets} resets, "
-        f"{t.zero_windows} zero windows{rtt}"
-    )
+    if t.flows:
+        rtt = f", handshake RTT median {t.rtt_ms.median} ms (p95 {t.rtt_ms.p95})" if t.rtt_ms else ""
+        console.print(
+            f"TCP: {t.flows} flows {t.states}, {t.retransmissions} retransmissions, {t.resets} resets, "
+            f"{t.zero_windows} zero windows{rtt}"
+        )
     if r.dns.queries:
         console.print(f"DNS: {r.dns.queries} queries, outcomes {r.dns.outcomes}")
         table(r.dns.failures[:limit], ["client", "server", "query", "qtype", "status"], title="DNS failures")
