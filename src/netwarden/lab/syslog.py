@@ -24,7 +24,8 @@ def sources(node: PlannedNode) -> dict[str, str]:
     if node.routes:
         out["frr"] = "frr.log"
     if node.kind == "firewall":
-        out["nftables"] = "nft.log"
+        out["nftables"] = "nft.log"  # drops
+        out["nftables-accept"] = "nft-accept.log"  # accepted new connections
     if node.http:
         out["nginx"] = "nginx-access.log"
     if node.dns:

@@ -8,7 +8,8 @@ naming an accept is an accept and anything else a deny (logging is nearly always
 ``log group N`` sends packets to NFLOG instead; the lab reads them with ``tcpdump -i nflog:N -n -l``
 (src/netwarden/lab/firewall.py), which prints the packet and neither the prefix nor the verdict:
 ``15:38:29.826535 IP 10.0.0.1.44612 > 10.1.10.2.22: Flags [S], seq ...``. Those lines are read as
-denies, because the lab logs only in drop rules (``... log group 1 counter drop``). tcpdump's
+denies (the lab's drop rules log to group 1, ``... log group 1 counter drop``), except those forwarded as
+``nftables-accept``: the lab's accept rules log to group 2, read into their own file. tcpdump's
 clock has no date: the message's own stamp is used when it has one, else the receiving day.
 """
 
@@ -61,54 +62,66 @@ _CLOCK = r"^(?P<clock>\d\d:\d\d:\d\d\.\d+) "
 _V4 = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
 _V6 = r"[0-9A-Fa-f:]*:[0-9A-Fa-f:]*"
 _TCPDUMP = "tcpdump -n on an nflog interface (print-ip.c, print-tcp.c, print-udp.c), as the lab writes log/nft.log"
-NFLOG = RuleSet(
-    parser="nflog",
-    apps=frozenset({"nftables", "nflog", "tcpdump"}),
-    detect=re.compile(_CLOCK + r"IP6? "),
-    rules=tuple(
-        r
-        for fam, addr in (("IP", _V4), ("IP6", _V6))
-        for r in (
-            rule(
-                "nflog.tcp",
-                "firewall-deny",
-                _CLOCK + fam + rf" (?P<src>{addr})\.(?P<sport>\d+) > (?P<dst>{addr})\.(?P<dport>\d+): "
-                r"Flags \[(?P<flags>[^\]]*)\]",
-                needle=fam + " ",
-                action="deny",
-                defaults={"proto": "tcp"},
-                origin=_TCPDUMP,
-            ),
-            rule(
-                "nflog.icmp",
-                "firewall-deny",
-                _CLOCK + fam + rf" (?P<src>{addr}) > (?P<dst>{addr}): (?P<proto>ICMP6?),? (?P<info>.*)$",
-                needle="ICMP",
-                action="deny",
-                origin=_TCPDUMP,
-            ),
-            rule(
-                "nflog.udp",
-                "firewall-deny",
-                # tcpdump prints "Flags [...]" for every TCP segment: ports without them are UDP (or SCTP/DCCP,
-                # which tcpdump names).
-                _CLOCK + fam + rf" (?P<src>{addr})\.(?P<sport>\d+) > (?P<dst>{addr})\.(?P<dport>\d+): "
-                r"(?:(?P<proto>sctp|SCTP|dccp|DCCP)\b)?(?P<info>.*)$",
-                needle=fam + " ",
-                action="deny",
-                defaults={"proto": "udp"},
-                origin=_TCPDUMP,
-            ),
-            rule(
-                "nflog.other",
-                "firewall-deny",
-                _CLOCK + fam + rf" (?P<src>{addr}) > (?P<dst>{addr}): (?P<info>.*)$",
-                needle=fam + " ",
-                action="deny",
-                origin=_TCPDUMP,
-            ),
-        )
-    ),
+
+
+def _nflog(parser: str, kind: str, action: str, apps: frozenset[str], detect: re.Pattern[str] | None) -> RuleSet:
+    """tcpdump's lines for packets one NFLOG group received; the group (so the file, so the app) says the verdict."""
+    return RuleSet(
+        parser=parser,
+        apps=apps,
+        detect=detect,
+        rules=tuple(
+            r
+            for fam, addr in (("IP", _V4), ("IP6", _V6))
+            for r in (
+                rule(
+                    f"{parser}.tcp",
+                    kind,
+                    _CLOCK + fam + rf" (?P<src>{addr})\.(?P<sport>\d+) > (?P<dst>{addr})\.(?P<dport>\d+): "
+                    r"Flags \[(?P<flags>[^\]]*)\]",
+                    needle=fam + " ",
+                    action=action,
+                    defaults={"proto": "tcp"},
+                    origin=_TCPDUMP,
+                ),
+                rule(
+                    f"{parser}.icmp",
+                    kind,
+                    _CLOCK + fam + rf" (?P<src>{addr}) > (?P<dst>{addr}): (?P<proto>ICMP6?),? (?P<info>.*)$",
+                    needle="ICMP",
+                    action=action,
+                    origin=_TCPDUMP,
+                ),
+                rule(
+                    f"{parser}.udp",
+                    kind,
+                    # tcpdump prints "Flags [...]" for every TCP segment: ports without them are UDP (or SCTP/DCCP,
+                    # which tcpdump names).
+                    _CLOCK + fam + rf" (?P<src>{addr})\.(?P<sport>\d+) > (?P<dst>{addr})\.(?P<dport>\d+): "
+                    r"(?:(?P<proto>sctp|SCTP|dccp|DCCP)\b)?(?P<info>.*)$",
+                    needle=fam + " ",
+                    action=action,
+                    defaults={"proto": "udp"},
+                    origin=_TCPDUMP,
+                ),
+                rule(
+                    f"{parser}.other",
+                    kind,
+                    _CLOCK + fam + rf" (?P<src>{addr}) > (?P<dst>{addr}): (?P<info>.*)$",
+                    needle=fam + " ",
+                    action=action,
+                    origin=_TCPDUMP,
+                ),
+            )
+        ),
+    )
+
+
+# The lab's firewall logs accepted new connections to NFLOG group 2, forwarded as app "nftables-accept";
+# everything else read off NFLOG comes from drop rules.
+NFLOG_ACCEPT = _nflog("nflog-accept", "firewall-accept", "accept", frozenset({"nftables-accept"}), None)
+NFLOG = _nflog(
+    "nflog", "firewall-deny", "deny", frozenset({"nftables", "nflog", "tcpdump"}), re.compile(_CLOCK + r"IP6? ")
 )
 
-RULESETS = (NETFILTER, NFLOG)
+RULESETS = (NETFILTER, NFLOG_ACCEPT, NFLOG)
