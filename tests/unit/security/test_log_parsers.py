@@ -23,6 +23,7 @@ from netwarden.security.syslog import parse
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 S = "Mar  9 10:00:00 srv "  # a BSD header with a HOSTNAME
+A = "<30>1 2026-11-23T15:38:29.826Z fw1 nftables-accept - - - "  # the lab firewall's accept log, as forwarded
 
 # (rule, line, expected event values; "rule" is checked against fields["rule"])
 CASES: list[tuple[str, str, dict[str, Any]]] = [
@@ -137,6 +138,14 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("nflog.udp", "15:38:31.810565 IP 127.0.0.1.42413 > 127.0.0.1.53: domain [length 2 < 12] (invalid)",
      {"proto": "udp", "dest_port": 53}),
     ("nflog.other", "12:00:00.000001 IP 192.0.2.1 > 192.0.2.2: ip-proto-47 40", {"proto": None}),
+    # The lab firewall's accept log (NFLOG group 2), forwarded as app nftables-accept.
+    ("nflog-accept.tcp", A + "15:38:29.826535 IP 10.1.20.3.44612 > 10.1.10.2.22: Flags [S], seq 1, win 64240, "
+     "length 0", {"kind": "firewall-accept", "action": "accept", "source_ip": "10.1.20.3", "dest_port": 22}),
+    ("nflog-accept.udp", A + "15:38:31.810565 IP 10.1.20.3.42413 > 10.1.10.2.53: 4242+ A? srv1. (23)",
+     {"kind": "firewall-accept", "proto": "udp"}),
+    ("nflog-accept.icmp", A + "15:38:31.810695 IP 10.1.20.3 > 10.1.10.2: ICMP echo request, id 1, seq 1, length 64",
+     {"kind": "firewall-accept", "proto": "icmp"}),
+    ("nflog-accept.other", A + "12:00:00.000001 IP 10.1.20.3 > 10.1.10.2: ip-proto-47 40", {"kind": "firewall-accept"}),
     ("cisco.login-failed", "<188>52: r1: *Mar  1 00:01:02.345 UTC: %SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: "
      "admin] [Source: 10.0.0.5] [localport: 22] [Reason: Login Authentication Failed] at 00:01:02 UTC Mon Mar 1 2026",
      {"kind": "auth-failure", "user": "admin", "source_ip": "10.0.0.5", "dest_port": 22, "host": "r1"}),
