@@ -336,3 +336,31 @@ def test_a_period_too_busy_is_read_from_its_newest_event_and_says_so(
         result = service.detect(db, OPERATOR, ctx.settings, save=False)
     assert result.truncated and result.events == 16
     assert {d.first for d in result.detections} == {at(3600.5)}  # the older burst was not read
+
+
+def test_serve_detects_and_correlates_by_itself(ctx: Context) -> None:
+    """serve's detection loop: stored events of the last half hour become an incident with no one asking."""
+    import asyncio
+
+    seed_inventory(ctx)
+    store(ctx, brute_force(2 * 3600 - 600))  # ten minutes ago
+
+    def incidents() -> list[Any]:
+        with ctx.db() as db:
+            return list(correlate.list_incidents(db, VIEWER))
+
+    async def main() -> list[Any]:
+        task = asyncio.create_task(service.detection_loop(ctx, OPERATOR, interval=0.05))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        try:
+            while not incidents():
+                assert loop.time() < deadline, "the loop made no incident"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # a few more runs: they update, they do not duplicate
+            return incidents()
+        finally:
+            task.cancel()
+
+    found = asyncio.run(main())
+    assert [(i.attacker, i.vector) for i in found] == [(H1, "brute-force")]

@@ -123,6 +123,9 @@ async def start_monitoring(ctx: Context, tasks: list[asyncio.Task[None]]) -> dic
         names = inventory_lookup(ctx)
         sink = logs.fan_out(network_events.events_sink(ctx, events_to, names), logs.store_sink(ctx, names))
         parts["syslog"] = await syslog.start_from_settings(ctx, sink)
+        from netwarden.security.detect.service import detection_loop
+
+        tasks.append(asyncio.create_task(detection_loop(ctx, SYSTEM)))  # detections and incidents, every minute
     if s.monitor_enabled:
         from netwarden.monitor.service import Monitor, loop
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from netwarden.access.schemas import Actor, Role
 from netwarden.access.service import require
 from netwarden.config import Settings
+from netwarden.context import Context
 from netwarden.security import correlate
 from netwarden.security.detect.context import ChangeWindow, DetectContext, normalise_mac
 from netwarden.security.detect.engine import Engine
@@ -126,3 +127,31 @@ def detect(
 
 def _unsaved(d: Detection) -> DetectionOut:
     return DetectionOut.model_validate({**d.public(), "first": d.first, "last": d.last})
+
+
+DETECT_EVERY = 60.0  # seconds between two detection runs inside serve
+DETECT_LOOKBACK = dt.timedelta(minutes=30)  # each run reads this much of the log store (runs overlap)
+
+
+async def detection_loop(ctx: Context, actor: Actor, interval: float = DETECT_EVERY) -> None:
+    """Inside ``serve``: detect and correlate over the last half hour of stored events, every minute.
+
+    Runs overlap on purpose: a detection still growing is updated, not recorded twice (correlate.record).
+    A failed run is logged; the loop goes on.
+    """
+    import asyncio
+
+    def once() -> DetectResult:
+        with ctx.db() as db:
+            return detect(db, actor, ctx.settings, since=dt.datetime.now(dt.UTC) - DETECT_LOOKBACK)
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            result = await asyncio.to_thread(once)
+            if result.new or result.incidents:
+                log.info("detections new=%s updated=%s incidents=%s", result.new, result.updated, result.incidents)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the next run tries again
+            log.warning("detection run failed error=%r", str(exc))
