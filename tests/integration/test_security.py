@@ -244,10 +244,9 @@ def cli(ctx: Context, *args: str) -> Any:
 
 
 @pytest.fixture
-def sqlite_only(ctx: Context) -> Context:
-    if not ctx.url.startswith("sqlite"):
-        pytest.skip("the CLI reads its store from the data dir (SQLite here)")
-    return ctx
+def sqlite_only(sqlite_ctx: Context) -> Context:
+    """The CLI reads its store from the data dir: SQLite (the store functions run on both backends above)."""
+    return sqlite_ctx
 
 
 def test_cli_detections_contract_incidents_and_reports(sqlite_only: Context, tmp_path: Path) -> None:
