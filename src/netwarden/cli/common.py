@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -110,3 +112,24 @@ def progress_bar(enabled: bool, title: str) -> Iterator[Callable[[str, int, int]
             bar.update(task, description=step, completed=done, total=total)
 
         yield report
+
+
+class Stop:
+    """When a foreground listener (``traps listen``, ``logs syslog``) ends: after ``count`` items, or on its event."""
+
+    def __init__(self, count: int | None) -> None:
+        self.left = count
+        self.event = asyncio.Event()
+
+
+async def until_stopped(stop: Stop, seconds: float | None) -> None:
+    """Wait for ``stop``, SIGINT/SIGTERM or ``seconds``, whichever comes first."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.event.set)
+    try:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.event.wait(), seconds)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 from collections.abc import Callable
-from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, err_console, open_ctx, progress_bar
+from netwarden.cli.common import (
+    DataDir,
+    JsonOut,
+    Stop,
+    actor,
+    console,
+    emit,
+    err_console,
+    open_ctx,
+    progress_bar,
+    until_stopped,
+)
 from netwarden.security.logs import service
 from netwarden.security.logs.model import KINDS, LogEvent
 from netwarden.security.syslog import SyslogReceiver, SyslogStats
@@ -114,7 +123,7 @@ def syslog(
     """Receive syslog (UDP and TCP) in the foreground until Ctrl-C; parse and store every message."""
     ctx = open_ctx(data_dir)
     s = ctx.settings
-    stop = _Stop(count)
+    stop = Stop(count)
     receiver = SyslogReceiver(service.store_sink(ctx, on_stored=_printer(json_out, quiet, stop)), flush_interval=0.2)
     stats = asyncio.run(_run(receiver, host or s.syslog_host, s.syslog_port if port is None else port, stop, seconds))
     if json_out:
@@ -130,13 +139,7 @@ def syslog(
         )
 
 
-class _Stop:
-    def __init__(self, count: int | None) -> None:
-        self.left = count
-        self.event = asyncio.Event()
-
-
-def _printer(json_out: bool, quiet: bool, stop: _Stop) -> Callable[[list[LogEvent]], None]:
+def _printer(json_out: bool, quiet: bool, stop: Stop) -> Callable[[list[LogEvent]], None]:
     def show(events: list[LogEvent]) -> None:
         for e in events:
             if quiet:
@@ -154,20 +157,14 @@ def _printer(json_out: bool, quiet: bool, stop: _Stop) -> Callable[[list[LogEven
     return show
 
 
-async def _run(receiver: SyslogReceiver, host: str, port: int, stop: _Stop, seconds: float | None) -> SyslogStats:
+async def _run(receiver: SyslogReceiver, host: str, port: int, stop: Stop, seconds: float | None) -> SyslogStats:
     await receiver.start(host, port)
     udp, tcp = receiver.udp_address, receiver.tcp_address
     where = f"udp {udp[0]}:{udp[1]} and tcp {tcp[0]}:{tcp[1]}" if udp and tcp else "nothing"
     sys.stderr.write(f"listening for syslog on {where}\n")  # one unwrapped line: scripts wait for it
     sys.stderr.flush()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.event.set)
     try:
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.event.wait(), seconds)
+        await until_stopped(stop, seconds)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         await receiver.close()
     return receiver.stats()

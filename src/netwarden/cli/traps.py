@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
-from contextlib import suppress
 from typing import Annotated
 
 import typer
 
 from netwarden.alerts.events import Event
-from netwarden.cli.common import DataDir, JsonOut, actor, console, err_console
+from netwarden.cli.common import DataDir, JsonOut, Stop, actor, console, err_console, until_stopped
 from netwarden.config import load_settings
 from netwarden.context import MARKER, Context
 from netwarden.monitor.traps import (
@@ -70,7 +68,7 @@ def listen(
     users = users_from_credentials(ctx, actor(), names) if ctx is not None else []
     lookup = inventory_lookup(ctx) if ctx is not None else None
     forward = alert_sink(ctx, actor()) if ctx is not None and ingest else None
-    stop = _Stop(count)
+    stop = Stop(count)
     receiver = TrapReceiver(
         _printer(json_out, forward, stop),
         communities=settings.traps_communities if community is None else community,
@@ -92,13 +90,7 @@ def listen(
         )
 
 
-class _Stop:
-    def __init__(self, count: int | None) -> None:
-        self.left = count
-        self.event = asyncio.Event()
-
-
-def _printer(json_out: bool, forward: EventSink | None, stop: _Stop) -> EventSink:
+def _printer(json_out: bool, forward: EventSink | None, stop: Stop) -> EventSink:
     async def sink(events: list[Event]) -> None:
         if stop.left is not None:
             events = events[: stop.left]
@@ -124,19 +116,13 @@ def _printer(json_out: bool, forward: EventSink | None, stop: _Stop) -> EventSin
     return sink
 
 
-async def _run(receiver: TrapReceiver, host: str, port: int, stop: _Stop, seconds: float | None) -> TrapStats:
+async def _run(receiver: TrapReceiver, host: str, port: int, stop: Stop, seconds: float | None) -> TrapStats:
     await receiver.start(host, port)
     bound_host, bound_port = receiver.address
     err_console.print(f"listening for SNMP traps on udp {bound_host}:{bound_port}", markup=False, highlight=False)
     sys.stderr.flush()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.event.set)
     try:
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.event.wait(), seconds)
+        await until_stopped(stop, seconds)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         await receiver.close()
     return receiver.stats()
