@@ -12,7 +12,7 @@ from netwarden.access.schemas import Role
 from netwarden.access.service import require
 from netwarden.api.deps import CurrentActor, Db, get_ctx
 from netwarden.context import Context
-from netwarden.errors import InvalidInput, NotFound
+from netwarden.errors import NotFound
 from netwarden.inventory.models import Device
 
 router = APIRouter(tags=["configs"])
@@ -36,17 +36,12 @@ class CheckIn(BaseModel):
 
 
 def _file(db: Db, device: str, part: str) -> str:
-    from netwarden.collect.platforms import get_platform
-    from netwarden.configs.backup import file_name
+    from netwarden.configs.backup import part_file
 
     platform = db.scalar(select(Device.platform).where(Device.name == device))
     if platform is None:
         raise NotFound(f"no device {device!r} in the inventory")
-    spec = get_platform(platform)
-    for source in spec.config.sources if spec.config else []:
-        if source.name == part:
-            return file_name(device, source)
-    raise InvalidInput(f"platform {platform} has no config part {part!r}")
+    return part_file(device, platform, part)
 
 
 @router.get("/configs")

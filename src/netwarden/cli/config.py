@@ -75,18 +75,10 @@ def status(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
     emit(rows, json_out, lambda: table(rows, ["device", "last_success", "last_change", "failures", "reason"]))
 
 
-def _file(ctx_device: str, platform: str, part: str) -> str:
-    from netwarden.collect.platforms import get_platform
-    from netwarden.configs.backup import file_name
+def _file(device: str, platform: str, part: str) -> str:
+    from netwarden.configs.backup import part_file
 
-    spec = get_platform(platform)
-    if spec.config is None:
-        raise InvalidInput(f"platform {platform} has no config backup")
-    for source in spec.config.sources:
-        if source.name == part:
-            return file_name(ctx_device, source)
-    names = ", ".join(s.name for s in spec.config.sources)
-    raise InvalidInput(f"platform {platform} has no config part {part!r}: use {names}")
+    return part_file(device, platform, part)
 
 
 def _device_platform(data_dir: Path | None, device: str) -> tuple[Context, str]:

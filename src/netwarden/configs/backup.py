@@ -35,7 +35,7 @@ from netwarden.configs.gitstore import ConfigRepo, check_file_name, safe_name
 from netwarden.configs.masking import mask, rules_for
 from netwarden.configs.models import ConfigBackup
 from netwarden.context import Context
-from netwarden.errors import ConfigError, NotFound
+from netwarden.errors import ConfigError, InvalidInput, NotFound
 from netwarden.inventory.models import Device
 from netwarden.inventory.schemas import CredentialSecret
 
@@ -118,6 +118,23 @@ def file_name(device: str, source: ConfigSource) -> str:
     if source.file:
         return check_file_name(source.file.format(device=name))
     return check_file_name(f"{name}.cfg" if source.name == "running" else f"{name}.{source.name}.cfg")
+
+
+def part_file(device: str, platform: str, part: str) -> str:
+    """The repository file of one named part (``running``, ``startup``...) of a device's configuration.
+
+    Raises:
+        InvalidInput: the platform has no config backup, or no such part (naming the parts it has).
+    """
+    spec = get_platform(platform)
+    sources = spec.config.sources if spec.config else []
+    for source in sources:
+        if source.name == part:
+            return file_name(device, source)
+    if not sources:
+        raise InvalidInput(f"platform {platform} has no config backup")
+    names = ", ".join(s.name for s in sources)
+    raise InvalidInput(f"platform {platform} has no config part {part!r}: use {names}")
 
 
 def device_files(device: str, platform: str) -> list[str]:
