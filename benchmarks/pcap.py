@@ -8,7 +8,7 @@ end in an RST from the client. Frames are full size (up to 1502 bytes on the wir
 Measured, each in its own child process (wall time, user+system CPU, peak RSS from ``getrusage`` of the child):
 - peer: ``tshark -r FILE -q -z conv,tcp``;
 - netwarden engine: ``analyze()`` of the file, the whole report serialised to JSON;
-- netwarden CLI: ``netwarden pcap analyze FILE --json`` (adds the CLI's start-up: every command module loads).
+- netwarden CLI: ``netwarden pcap analyze FILE --json`` (adds the CLI's start-up: only the pcap command loads).
 
 Then both flow lists are compared: every tshark conversation must be one netwarden TCP flow with the same
 frames each way, the same bytes each way once printed as tshark prints them (SI units, truncated), the same

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import BaseModel
@@ -18,7 +18,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from netwarden.access.schemas import Actor, cli_actor
-from netwarden.context import Context
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) loads only for commands that open it
+    from netwarden.context import Context
 
 DataDir = Annotated[
     Path | None,
@@ -31,6 +33,8 @@ err_console = Console(stderr=True)
 
 
 def open_ctx(data_dir: Path | None) -> Context:
+    from netwarden.context import Context
+
     return Context.open(data_dir=data_dir)
 
 
