@@ -26,6 +26,7 @@ from netwarden.api import (
 from netwarden.api import credentials as credentials_api
 from netwarden.api import logs as logs_api
 from netwarden.api import porting as porting_api
+from netwarden.api import risks as risks_api
 from netwarden.context import Context
 from netwarden.errors import StoreError
 from netwarden.jobs import scheduler
@@ -46,6 +47,7 @@ ROUTERS = [
     configs,
     security,
     logs_api,
+    risks_api,
     users,
     audit,
 ]
