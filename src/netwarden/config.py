@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     syslog_tls_port: int = Field(default=0, ge=0, le=65535)
     syslog_tls_cert: Path | None = None
     syslog_tls_key: Path | None = None
+    # Mutual TLS (RFC 5425 section 5.2): senders must present a certificate signed by a CA in this PEM file.
+    syslog_tls_client_ca: Path | None = None
     logs_retention_days: int = Field(default=30, ge=1)
     detection_overrides: list[dict[str, Any]] = []
     sigma_rules: list[Path] = []

@@ -210,3 +210,52 @@ def test_settings_start_tls_and_refuse_half_a_configuration(pki: tuple[Path, Pat
             tls_context(key, cert)
 
     asyncio.run(main())
+
+
+def test_mutual_tls_takes_only_senders_with_a_certificate_from_the_client_ca(tmp_path: Path) -> None:
+    server_dir, good_dir, other_dir = (tmp_path / n for n in ("server", "good", "other"))
+    for d in (server_dir, good_dir, other_dir):
+        d.mkdir()
+    cert, key = self_signed(server_dir)
+    good_cert, good_key = self_signed(good_dir)  # the CA the receiver trusts for senders (self-signed, ca=True)
+    other_cert, other_key = self_signed(other_dir)
+
+    def client(chain: tuple[Path, Path] | None) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(cert))
+        if chain is not None:
+            context.load_cert_chain(*chain)
+        return context
+
+    async def send(address: tuple[str, int], context: ssl.SSLContext, line: bytes) -> None:
+        try:
+            _reader, writer = await asyncio.open_connection(*address, ssl=context)
+            writer.write(octet_counted([line]))
+            await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+        except (ssl.SSLError, ConnectionError):
+            pass  # TLS 1.3 reports a refused client certificate after the client's handshake has ended
+
+    async def main() -> tuple[list[SyslogMessage], SyslogReceiver]:
+        got: list[SyslogMessage] = []
+        receiver = SyslogReceiver(got.extend, flush_interval=0.05)
+        await receiver.start("127.0.0.1", 0, udp=False, tls=tls_context(cert, key, good_cert), tls_port=0)
+        try:
+            assert receiver.tls_address is not None
+            await send(receiver.tls_address, client(None), b"<13>Nov 23 12:00:00 h app: no certificate")
+            await send(receiver.tls_address, client((other_cert, other_key)), b"<13>Nov 23 12:00:00 h app: other CA")
+            await wait_for(lambda: receiver.stats().tls_handshakes_failed == 2)
+            await send(receiver.tls_address, client((good_cert, good_key)), b"<13>Nov 23 12:00:00 h app: trusted")
+            await wait_for(lambda: len(got) == 1)
+        finally:
+            await receiver.close()
+        return got, receiver
+
+    got, receiver = asyncio.run(main())
+    assert [m.text for m in got] == ["trusted"]
+    assert receiver.stats().tls_handshakes_failed == 2
+
+    bad = tmp_path / "bad-ca.pem"
+    bad.write_text("not a certificate\n")
+    with pytest.raises(SyslogError, match="syslog_tls_client_ca"):
+        tls_context(cert, key, bad)

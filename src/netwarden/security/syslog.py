@@ -1017,8 +1017,13 @@ def totals() -> SyslogTotals:
     )
 
 
-def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
-    """The server side of RFC 5425: TLS 1.2 or later with this certificate chain (PEM) and its private key."""
+def tls_context(cert: Path, key: Path, client_ca: Path | None = None) -> ssl.SSLContext:
+    """The server side of RFC 5425: TLS 1.2 or later with this certificate chain (PEM) and its private key.
+
+    With ``client_ca`` (PEM) every sender must present a certificate that CA signed (mutual
+    authentication, RFC 5425 section 5.2); a sender without one fails the handshake and is counted
+    like any other TLS failure.
+    """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     # No TLS 1.3 session tickets: syslog senders do not resume sessions, and a sender that closes without
@@ -1033,12 +1038,23 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
             f"cannot load the syslog TLS certificate {cert} with key {key}: {getattr(exc, 'strerror', None) or exc}; "
             "check syslog_tls_cert and syslog_tls_key (PEM files)",
         ) from None
+    if client_ca is not None:
+        try:
+            context.load_verify_locations(cafile=client_ca)
+        except (OSError, ssl.SSLError) as exc:
+            raise SyslogError(
+                "tls",
+                f"cannot load the syslog client CA {client_ca}: {getattr(exc, 'strerror', None) or exc}; "
+                "check syslog_tls_client_ca (a PEM file of CA certificates)",
+            ) from None
+        context.verify_mode = ssl.CERT_REQUIRED
     return context
 
 
 async def start_from_settings(ctx: Context, sink: MessageSink) -> SyslogReceiver:
     """The receiver ``netwarden serve`` runs on settings' ``syslog_host``:``syslog_port`` (UDP and TCP), and
-    over TLS on ``syslog_tls_port`` when it is set (then ``syslog_tls_cert`` and ``syslog_tls_key`` are needed).
+    over TLS on ``syslog_tls_port`` when it is set (then ``syslog_tls_cert`` and ``syslog_tls_key`` are needed;
+    ``syslog_tls_client_ca`` asks senders for a certificate signed by that CA).
 
     With ``syslog_enabled`` false the receiver is returned without listening (``listening`` is False;
     ``close`` still works), so the caller needs no branch.
@@ -1054,6 +1070,6 @@ async def start_from_settings(ctx: Context, sink: MessageSink) -> SyslogReceiver
             raise SyslogError(
                 "tls", "syslog_tls_port is set but syslog_tls_cert or syslog_tls_key is not: give both PEM files"
             )
-        tls = tls_context(s.syslog_tls_cert, s.syslog_tls_key)
+        tls = tls_context(s.syslog_tls_cert, s.syslog_tls_key, s.syslog_tls_client_ca)
     await receiver.start(s.syslog_host, s.syslog_port, tls=tls, tls_port=s.syslog_tls_port)
     return receiver
