@@ -115,3 +115,27 @@ def test_prune_removes_only_older_events(ctx: Context) -> None:
     with ctx.db() as db:
         left = query_events(db, limit=None)
     assert left == events[60:]
+
+
+def test_address_and_user_searches_use_the_partial_indexes(ctx: Context) -> None:
+    """Rows without an address or user stay out of those indexes, and equality searches still use them."""
+    from sqlalchemy import text
+
+    with ctx.db() as db:
+        store_events(db, [_event(i) for i in range(4)] + [_event(9, source_ip=None, user=None)])
+        assert [e.raw for e in query_events(db, source_ip="192.0.2.1")] == [_event(1).raw]
+        assert [e.raw for e in query_events(db, user="user3")] == [_event(3).raw]
+        dialect = db.get_bind().dialect.name
+        for column, index in (("source_ip", "ix_log_events_source_ip_ts"), ("username", "ix_log_events_username_ts")):
+            if dialect == "sqlite":
+                plan = db.execute(
+                    text(f"EXPLAIN QUERY PLAN SELECT id FROM log_events WHERE {column} = :v ORDER BY ts DESC LIMIT 5"),
+                    {"v": "x"},
+                ).fetchall()
+                assert index in " ".join(str(row[-1]) for row in plan)
+                ddl = db.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": index}).scalar_one()
+            else:
+                ddl = db.execute(
+                    text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": index}
+                ).scalar_one()
+            assert "IS NOT NULL" in ddl.upper()

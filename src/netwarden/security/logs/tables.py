@@ -7,8 +7,8 @@ logged with. Integers keep the time index
 small and the hot insert path free of datetime formatting (decision 0026).
 
 Search: every field filter has an index that ends in ``ts``, so "newest N for this host" is one index
-range. Full-text search is a case-insensitive substring scan of ``raw`` inside the rows the field and
-time filters leave (decision 0026 has the figures and the alternatives measured).
+range (source IP and user: rows that have one). Full-text search is a case-insensitive substring scan of
+``raw`` inside the rows the field and time filters leave (decision 0026 has the figures and the alternatives measured).
 
 ``message`` is NULL when it is the tail of ``raw`` from ``msg_at`` (nearly always), so the text is
 not stored twice.
@@ -18,13 +18,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from netwarden.store.base import Base
 
 # A 64-bit key on PostgreSQL; on SQLite INTEGER PRIMARY KEY is already 64-bit and the rowid itself.
 _ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _present(column: str) -> dict[str, Any]:
+    condition = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": condition, "postgresql_where": condition}
 
 
 class LogEventRow(Base):
@@ -35,8 +40,11 @@ class LogEventRow(Base):
         Index("ix_log_events_ts", "ts"),
         Index("ix_log_events_kind_ts", "kind", "ts"),
         Index("ix_log_events_host_ts", "host", "ts"),
-        Index("ix_log_events_source_ip_ts", "source_ip", "ts"),
-        Index("ix_log_events_username_ts", "username", "ts"),
+        # Partial: most network lines name no address or user, and searches only ever ask for a value
+        # (source_ip = X), so rows without one stay out of these indexes (about a fifth less insert work
+        # on a mixed stream, decision 0031).
+        Index("ix_log_events_source_ip_ts", "source_ip", "ts", **_present("source_ip")),
+        Index("ix_log_events_username_ts", "username", "ts", **_present("username")),
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
