@@ -398,15 +398,18 @@ async def main(args: argparse.Namespace) -> None:
             what = f"UDP, paced at {rate:.0f}/s" if rate else transport.upper()
             print(f"\n{what}:")
             show(runs, runs[0])
-            mine = runs[1]
             if transport == "tcp":
-                # The cores are shared: also say what one core does at the CPU each message took here.
-                per_core = mine.delivered / mine.cpu if mine.cpu else 0.0
-                verdict = "met" if mine.rate >= 100_000 and not mine.loss else "not met"
-                print(
-                    f"goal 100,000 msg/s over TCP with zero loss: {verdict} on the wall clock ({mine.rate:,.0f} msg/s,"
-                    f" loss {mine.loss or 0}); one core's capacity at this CPU per message: {per_core:,.0f} msg/s"
-                )
+                # The goal is ingest + parse + store: judged on the store run when there is one. The cores are
+                # shared: also say what one core does at the CPU each message took here.
+                for mine in runs[1:3]:
+                    if mine.name.startswith("rsyslog"):
+                        continue
+                    per_core = mine.delivered / mine.cpu if mine.cpu else 0.0
+                    verdict = "met" if mine.rate >= 100_000 and not mine.loss else "NOT met"
+                    print(
+                        f"goal 100,000 msg/s over TCP with zero loss, {mine.name}: {verdict} ({mine.rate:,.0f} msg/s,"
+                        f" loss {mine.loss or 0}); one core at this CPU per message: {per_core:,.0f} msg/s"
+                    )
 
 
 def profile(args: argparse.Namespace) -> None:

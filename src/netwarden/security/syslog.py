@@ -662,7 +662,7 @@ class SyslogReceiver:
         rate: float = 1000.0,
         burst: float = 5000.0,
         flush_interval: float = 0.5,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         max_pending: int = 100_000,
         max_connections: int = 1024,
         clock: Callable[[], float] = time.monotonic,
