@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import typer
 
-from netwarden.cli.main import COMMANDS, build_app
+from netwarden.cli.main import COMMANDS, build_app, main
 
 
 def test_every_command_of_the_table_is_in_the_full_app_and_no_other() -> None:
@@ -48,3 +51,16 @@ def test_pcap_help_loads_neither_the_store_nor_other_command_groups() -> None:
 def test_top_level_help_lists_every_command() -> None:
     loaded = _loaded_after(["--help"])
     assert {f"netwarden.cli.{module}" for module, _ in COMMANDS.values()} <= loaded
+
+
+def test_the_short_names_run_the_same_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``netwarden syslog`` and ``logs detect`` (DESIGN.md's names) are ``logs syslog`` and ``security detections``."""
+    data = str(tmp_path / "data")
+    assert main(["init", "--data-dir", data, "--json"]) == 0
+    capsys.readouterr()
+    outputs = []
+    for argv in (["logs", "detect"], ["security", "detections"]):
+        assert main([*argv, "--data-dir", data, "--json", "--no-save"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+    assert main(["syslog", "--data-dir", data, "--port", "0", "--host", "127.0.0.1", "--seconds", "0", "-q"]) == 0

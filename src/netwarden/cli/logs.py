@@ -1,4 +1,7 @@
-"""``netwarden logs ingest | events | syslog``: log files and syslog into the log store, and searching it.
+"""``netwarden logs ingest | events | syslog | detect``: log files and syslog into the log store, and searching it.
+
+``netwarden syslog`` is ``logs syslog`` and ``logs detect`` is ``security detections`` (the names DESIGN.md
+and the issue use).
 
 ``ingest --json`` prints ``{"received","parsed","unparsed"}`` (plus ``stored`` and ``files``);
 ``events --json`` prints ``[{"time","host","kind","source_ip","user","outcome","raw",...}]`` (the
@@ -17,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from netwarden.cli import security
 from netwarden.cli.common import (
     DataDir,
     JsonOut,
@@ -34,6 +38,13 @@ from netwarden.security.logs.model import KINDS, LogEvent
 from netwarden.security.syslog import SyslogReceiver, SyslogStats
 
 app = typer.Typer(help="Logs: ingest files, search the stored events, receive syslog.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    """``netwarden syslog``: the foreground receiver under its short name."""
+    root.command("syslog", help="Receive syslog in the foreground and store it (same as 'netwarden logs syslog').")(
+        syslog
+    )
 
 
 @app.command("ingest")
@@ -168,3 +179,8 @@ async def _run(receiver: SyslogReceiver, host: str, port: int, stop: Stop, secon
     finally:
         await receiver.close()
     return receiver.stats()
+
+
+app.command("detect", help="Run the detections over the stored events (same as 'netwarden security detections').")(
+    security.detections
+)

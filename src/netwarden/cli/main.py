@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("worker", "register"),
     "scan": ("scan", "register"),
     "risk": ("scan", "register"),
+    "syslog": ("logs", "register"),
     "user": ("user", "app"),
     "site": ("site", "app"),
     "device": ("device", "app"),
