@@ -18,6 +18,7 @@ import os
 import socket
 import socketserver
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +74,7 @@ class LogData:
 @dataclass
 class SecurityData:
     logs: LogData
-    detected: DetectResult
+    detected: DetectResult | None
 
 
 def _stamp(t: dt.datetime) -> str:
@@ -146,8 +147,8 @@ def seed_inventory(ctx: Context) -> None:
         )
 
 
-def seed_security(ctx: Context, work: Path) -> SecurityData:
-    """Users, inventory, the log file ingested and the detections run (no scan: see :func:`seed_risks`)."""
+def seed_security(ctx: Context, work: Path, *, run_detections: bool = True) -> SecurityData:
+    """Users, inventory, the log file ingested and (by default) the detections run; no scan (:func:`seed_risks`)."""
     seed_users(ctx)
     seed_inventory(ctx)
     data = log_lines(dt.datetime.now(dt.UTC))
@@ -155,6 +156,8 @@ def seed_security(ctx: Context, work: Path) -> SecurityData:
     data.path.write_text("\n".join(data.lines) + "\n")
     with ctx.db() as db:
         logs.ingest_files(db, OPERATOR, [data.path])
+    if not run_detections:
+        return SecurityData(data, None)
     with ctx.db() as db:
         detected = detect.detect(db, OPERATOR, ctx.settings)
     return SecurityData(data, detected)
@@ -212,10 +215,16 @@ def seed_risks(ctx: Context) -> dict[str, int]:
     ftp, ftp_thread = _start(_Ftp)
     ports = {"telnet": telnet.server_address[1], "ftp": ftp.server_address[1]}
     options = ScanOptions(ranges=[SCAN_HOST], ports=sorted(ports.values()), snmp=False, ping=False)
+
+    def run() -> None:
+        # In a thread of its own: under Playwright's sync API the test's thread already runs an event loop.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, scan.run_scan(ctx, OPERATOR, options)).result(timeout=120)
+
     try:
-        asyncio.run(scan.run_scan(ctx, OPERATOR, options))
+        run()
         _stop(ftp, ftp_thread)
-        asyncio.run(scan.run_scan(ctx, OPERATOR, options))
+        run()
     finally:
         _stop(telnet, telnet_thread)
         if ftp_thread.is_alive():

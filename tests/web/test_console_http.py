@@ -284,7 +284,7 @@ def test_audit_page_is_for_admins_only(client: TestClient) -> None:
 
 def test_placeholders_are_calm_and_admin_sections_hidden(client: TestClient) -> None:
     _logged_in(client, "operator")
-    for path in ("/monitoring", "/security", "/incidents", "/reports"):
+    for path in ("/monitoring", "/incidents", "/reports"):
         r = client.get(path)
         assert r.status_code == 200 and "Coming in a later release" in r.text, path
     nav = client.get("/").text

@@ -47,7 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("monitoring", "Monitoring", "/monitoring", False, blurb="Polling, interface graphs, SLA probes."),
     NavItem("alerts", "Alerts", "/alerts"),
     NavItem("configs", "Configs", "/configs"),
-    NavItem("security", "Security", "/security", False, blurb="Syslog events, detections, captures and scans."),
+    NavItem("security", "Security", "/security"),
     NavItem("incidents", "Incidents", "/incidents", False, blurb="Tickets, timelines and post-incident reports."),
     NavItem("ipam", "IPAM", "/ipam"),
     NavItem("reports", "Reports", "/reports", False, blurb="Health checks, capacity and SLA reports."),
