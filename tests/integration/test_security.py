@@ -146,6 +146,9 @@ def test_running_again_updates_instead_of_duplicating_and_extends_the_incident(c
     assert incident.event_count == 28 and incident.last_seen == at(60 + 5 * 2 + 0.5)
     [bf] = [d for d in detections if d.rule == "brute-force"]
     assert bf.count == 14 and bf.first == at(0.5) and len(detections) == 2
+    with ctx.db() as db:
+        newest = correlate.list_detections(db, VIEWER, limit=1, newest_first=True)
+    assert newest == [max(detections, key=lambda d: (d.first, d.id))]  # the console's order
 
 
 def test_a_closed_incident_is_not_reopened_and_status_changes_are_audited(ctx: Context) -> None:

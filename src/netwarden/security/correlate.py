@@ -398,8 +398,12 @@ def list_detections(
     rule: str | None = None,
     source_ip: str | None = None,
     limit: int = 1000,
+    newest_first: bool = False,
 ) -> list[DetectionOut]:
-    """Recorded detections whose span meets ``[since, until)``, oldest first."""
+    """Recorded detections whose span meets ``[since, until)``, oldest first (the ``limit`` oldest).
+
+    With ``newest_first`` the ``limit`` most recent ones, newest first (what a console page shows).
+    """
     require(actor, Role.viewer, "read detections")
     q = select(SecurityDetection)
     if since is not None:
@@ -410,5 +414,9 @@ def list_detections(
         q = q.where(or_(SecurityDetection.rule == rule, SecurityDetection.rule == f"sigma:{rule}"))
     if source_ip is not None:
         q = q.where(SecurityDetection.source_ip == source_ip)
-    rows = db.scalars(q.order_by(SecurityDetection.first_seen, SecurityDetection.id).limit(limit))
+    if newest_first:
+        q = q.order_by(SecurityDetection.first_seen.desc(), SecurityDetection.id.desc())
+    else:
+        q = q.order_by(SecurityDetection.first_seen, SecurityDetection.id)
+    rows = db.scalars(q.limit(limit))
     return [detection_out(r) for r in rows]

@@ -192,9 +192,9 @@ def _detection_values(request: Request, actor: Actor, rule: str, source_ip: str,
             rule=rule or None,
             source_ip=parse_address(source_ip, "source IP"),
             limit=DETECTION_LIMIT + 1,
+            newest_first=True,
         )
     detections = rows[:DETECTION_LIMIT]
-    detections.reverse()  # newest first
     kept = {k: v for k, v in filters.items() if v and not (k == "period" and v == "7d")}
     return {
         "detections": detections,
