@@ -137,3 +137,19 @@ def contract_list_prefixes(
         and (q is None or q in p.cidr or q in p.description)
     ]
     return Page[Any](items=rows[offset : offset + limit], total=len(rows))
+
+
+def playwright_expect() -> Any:
+    """Playwright's ``expect`` (imported here so that collecting the HTTP tests never needs Playwright)."""
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def browser_login(page: Any, base_url: str, role: str, path: str = "/") -> None:
+    """Log the ``role`` user of :data:`PASSWORDS` into the console in ``page``, landing on ``path``."""
+    page.goto(base_url + "/login?next=" + path)
+    page.fill("#username", role)
+    page.fill("#password", PASSWORDS[role])
+    page.click("button[type=submit]")
+    page.wait_for_selector("#logout")

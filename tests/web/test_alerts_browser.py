@@ -20,7 +20,7 @@ from netwarden.context import Context
 from netwarden.monitor.records import Point
 from tests.web import alerts_support as lab
 from tests.web.map_support import serve
-from tests.web.support import PASSWORDS
+from tests.web.support import browser_login, playwright_expect
 
 pytestmark = pytest.mark.web
 
@@ -52,31 +52,17 @@ def quiet(server: Server) -> None:
     lab.resolve_all(server.ctx)
 
 
-def _expect() -> Any:
-    from playwright.sync_api import expect
-
-    return expect
-
-
-def _login(page: Page, server: Server, role: str, path: str) -> None:
-    page.goto(server.url + "/login?next=" + path)
-    page.fill("#username", role)
-    page.fill("#password", PASSWORDS[role])
-    page.click("button[type=submit]")
-    page.wait_for_selector("#logout")
-
-
 def _live(page: Page) -> None:
     """Wait until the page's alert stream is connected."""
-    _expect()(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT_MS)
+    playwright_expect()(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT_MS)
 
 
 # ---------------------------------------------------------------- the alerts page
 
 
 def test_the_alerts_page_shows_a_new_alert_live(page: Page, server: Server) -> None:
-    expect = _expect()
-    _login(page, server, "viewer", "/alerts")
+    expect = playwright_expect()
+    browser_login(page, server.url, "viewer", "/alerts")
     expect(page.locator("#alert-table tbody")).to_contain_text("Nothing is broken")
     _live(page)
     root = lab.stub_site_down(server.ctx)  # written to the store while the page is open
@@ -92,11 +78,11 @@ def test_the_alerts_page_shows_a_new_alert_live(page: Page, server: Server) -> N
 
 
 def test_an_operator_filters_and_acknowledges(page: Page, server: Server) -> None:
-    expect = _expect()
+    expect = playwright_expect()
     root = lab.stub_site_down(server.ctx)
     lab.ingest(server.ctx, lab.ev("device_down", "srv1", severity="minor", summary="srv1 does not answer ping"))
     [srv] = lab.active(server.ctx, device="srv1")
-    _login(page, server, "operator", "/alerts")
+    browser_login(page, server.url, "operator", "/alerts")
     rows = page.locator("#alert-table tbody tr[data-alert-id]")
     expect(rows).to_have_count(2)
     page.select_option("#filter-severity", "critical")
@@ -125,7 +111,7 @@ def test_an_operator_filters_and_acknowledges(page: Page, server: Server) -> Non
 
 
 def test_the_dashboard_counts_and_follows_new_alerts(page: Page, server: Server) -> None:
-    expect = _expect()
+    expect = playwright_expect()
     now = time.time()
     up, down = ["r1", "r2", "r3"], ["fw1"]
     lab.write(
@@ -135,7 +121,7 @@ def test_the_dashboard_counts_and_follows_new_alerts(page: Page, server: Server)
         + [Point("r2", "if_util_pct", "eth2", now - 10, 88.0), Point("r3", "if_util_pct", "eth1", now - 10, 12.0)],
         now,
     )
-    _login(page, server, "viewer", "/")
+    browser_login(page, server.url, "viewer", "/")
     expect(page.locator("#count-up .num")).to_have_text(str(len(up)))
     expect(page.locator("#count-down .num")).to_have_text(str(len(down)))
     expect(page.locator("#down-devices")).to_contain_text("fw1")
@@ -172,9 +158,9 @@ def _painted(page: Page, selector: str) -> int:
 
 
 def test_the_device_page_draws_its_graphs_from_the_store(page: Page, server: Server) -> None:
-    expect = _expect()
+    expect = playwright_expect()
     lab.seed_metrics(server.ctx, "r4", "eth2", minutes=120)
-    _login(page, server, "viewer", "/devices/r4")
+    browser_login(page, server.url, "viewer", "/devices/r4")
     rtt = page.locator("#graph-rtt")
     expect(rtt).to_have_attribute("data-ready", "true")
     assert int(rtt.get_attribute("data-samples") or 0) > 100
@@ -207,8 +193,8 @@ def test_the_device_page_draws_its_graphs_from_the_store(page: Page, server: Ser
 
 
 def test_a_device_without_data_shows_an_empty_graph_message(page: Page, server: Server) -> None:
-    expect = _expect()
-    _login(page, server, "viewer", "/devices/h1")
+    expect = playwright_expect()
+    browser_login(page, server.url, "viewer", "/devices/h1")
     for key in ("rtt", "loss", "up", "health"):
         expect(page.locator(f"#graph-{key}")).to_have_attribute("data-ready", "empty")
     expect(page.locator("#graph-rtt .graph-empty")).to_contain_text("No data")
@@ -243,10 +229,10 @@ def _swatch(page: Page, selector: str) -> str:
 
 
 def test_the_map_colours_alerted_and_cut_off_devices_and_follows_changes(page: Page, server: Server) -> None:
-    expect = _expect()
+    expect = playwright_expect()
     lab.stub_site_down(server.ctx)
     lab.ingest(server.ctx, lab.ev("interface_down", "r1:eth1"), lab.ev("interface_down", "r2:eth1"))
-    _login(page, server, "viewer", "/map")
+    browser_login(page, server.url, "viewer", "/map")
     _map_ready(page)
     critical = _swatch(page, '#map-legend [data-severity="critical"] .swatch')
     folded = _swatch(page, "#map-legend [data-folded] .swatch")

@@ -17,7 +17,7 @@ import pytest
 
 from netwarden.context import Context
 from tests.web.map_support import serve
-from tests.web.support import PASSWORDS
+from tests.web.support import browser_login, playwright_expect
 from tests.web.test_configs_http import ConfigData, seed_configs
 
 pytestmark = pytest.mark.web
@@ -44,24 +44,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         os.environ.update(saved)
 
 
-def _expect() -> Any:
-    from playwright.sync_api import expect
-
-    return expect
-
-
-def _login(page: Page, server: Server, role: str, path: str) -> None:
-    page.goto(server.url + "/login?next=" + path)
-    page.fill("#username", role)
-    page.fill("#password", PASSWORDS[role])
-    page.click("button[type=submit]")
-    page.wait_for_selector("#logout")
-
-
 def test_the_diff_page_shows_the_change_side_by_side(page: Page, server: Server) -> None:
-    expect = _expect()
+    expect = playwright_expect()
     old_line, new_line = server.data.changed
-    _login(page, server, "viewer", "/configs/edge1")
+    browser_login(page, server.url, "viewer", "/configs/edge1")
     expect(page.locator("#diff-side")).to_be_visible()
     row = page.locator("#diff-side tr.d-changed", has_text=old_line.strip())
     expect(row).to_have_count(1)
@@ -93,8 +79,8 @@ def test_the_diff_page_shows_the_change_side_by_side(page: Page, server: Server)
 
 
 def test_comparing_two_chosen_revisions_and_reading_one(page: Page, server: Server) -> None:
-    expect = _expect()
-    _login(page, server, "viewer", "/configs/edge1")
+    expect = playwright_expect()
+    browser_login(page, server.url, "viewer", "/configs/edge1")
     # Newest against itself: nothing differs.
     page.check(f'#revision-table input[name=old][value="{server.data.second}"]')
     page.check(f'#revision-table input[name=new][value="{server.data.second}"]')
@@ -109,8 +95,8 @@ def test_comparing_two_chosen_revisions_and_reading_one(page: Page, server: Serv
 
 def test_back_up_now_answers_in_place(page: Page, server: Server) -> None:
     """No SSH credential is set here: the run is refused and the reason shows on the page, without a reload."""
-    expect = _expect()
-    _login(page, server, "operator", "/configs")
+    expect = playwright_expect()
+    browser_login(page, server.url, "operator", "/configs")
     page.evaluate("window.__same_page = true")
     page.select_option("#backup-device", "edge1")
     page.click("#backup-now")

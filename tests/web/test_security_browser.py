@@ -19,7 +19,7 @@ import pytest
 from netwarden.context import Context
 from tests.web.map_support import serve
 from tests.web.security_support import BRUTE_ATTEMPTS, H1, SecurityData, seed_risks, seed_security
-from tests.web.support import PASSWORDS
+from tests.web.support import browser_login, playwright_expect
 
 pytestmark = pytest.mark.web
 
@@ -47,23 +47,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         os.environ.update(saved)
 
 
-def _expect() -> Any:
-    from playwright.sync_api import expect
-
-    return expect
-
-
-def _login(page: Page, server: Server, role: str, path: str) -> None:
-    page.goto(server.url + "/login?next=" + path)
-    page.fill("#username", role)
-    page.fill("#password", PASSWORDS[role])
-    page.click("button[type=submit]")
-    page.wait_for_selector("#logout")
-
-
 def test_an_operator_follows_an_incident_from_the_navigation(page: Page, server: Server) -> None:
-    expect = _expect()
-    _login(page, server, "operator", "/")
+    expect = playwright_expect()
+    browser_login(page, server.url, "operator", "/")
     page.click("nav.nav a:has-text('Security')")
     expect(page).to_have_url(re.compile(r"/security$"))
     row = page.locator("#incident-table tbody tr", has_text="Brute force from h1 against srv1")
@@ -97,9 +83,9 @@ def test_an_operator_follows_an_incident_from_the_navigation(page: Page, server:
 
 
 def test_a_phrase_search_of_the_logs(page: Page, server: Server) -> None:
-    expect = _expect()
+    expect = playwright_expect()
     logs = server.data.logs
-    _login(page, server, "viewer", "/security")
+    browser_login(page, server.url, "viewer", "/security")
     page.click("#tab-logs")
     expect(page.locator("#log-table tr.log-row")).to_have_count(len(logs.lines))
     page.fill("#log-q", '"for alice"')
@@ -125,8 +111,8 @@ def test_a_phrase_search_of_the_logs(page: Page, server: Server) -> None:
 
 
 def test_run_detections_now_and_the_risk_filters_answer_in_place(page: Page, server: Server) -> None:
-    expect = _expect()
-    _login(page, server, "operator", "/security/detections")
+    expect = playwright_expect()
+    browser_login(page, server.url, "operator", "/security/detections")
     page.evaluate("window.__same_page = true")
     page.select_option("#detect-period", "all")
     page.click("#detect-now")
