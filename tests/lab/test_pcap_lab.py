@@ -62,5 +62,7 @@ def test_capture_on_a_lab_link_is_analyzed(lab: Any, tmp_path: Path, capsys: pyt
     ok = next(q for q in dns["records"] if q["query"] == "srv1.lab" and q["status"] == "ok")
     assert ok["answers"] == [f"A {srv1_ip}"]
     assert dns["outcomes"]["nxdomain"] >= 2
+    # The hosts' own periodic traffic (every 5 s, the capture lasts 8) looks up a name nobody serves too.
+    assert {(c, "wpad.lab", "nxdomain") for c in (h1_ip, h2_ip)} & answered, sorted(answered)
     talkers = {t["address"] for t in report["top_talkers"]}
     assert srv1_ip in talkers

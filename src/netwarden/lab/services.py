@@ -94,6 +94,10 @@ def traffic_script(state: LabState, node: PlannedNode) -> str:
             steps.append(f"dig +time=1 +tries=1 @{dns} {shlex.quote(name)}.lab >/dev/null 2>&1")
         if target.ssh:
             steps.append(f"nc -w 1 {addr} 22 </dev/null >/dev/null 2>&1")
+    if steps and dns is not None:
+        # Like real clients, each host also looks up a name nobody serves (browsers' proxy auto-discovery):
+        # a capture of ordinary lab traffic then shows DNS failures (NXDOMAIN) as well as answers.
+        steps.append(f"dig +time=1 +tries=1 @{dns} wpad.lab >/dev/null 2>&1")
     body = "\n  ".join(steps) or ":"
     return (
         f"end=$(( $(date +%s) + {TRAFFIC_SECONDS} ))\n"
