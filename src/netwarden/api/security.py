@@ -17,8 +17,6 @@ from netwarden.security.detect.schemas import DetectionOut, DetectResult, Incide
 
 router = APIRouter(tags=["security"])
 
-_MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
-
 
 class DetectionPage(BaseModel):
     items: list[DetectionOut]
@@ -106,4 +104,5 @@ async def incident_report(
 
     data = await asyncio.to_thread(render)
     name = f"incident-{incident_id}.{fmt}"
-    return Response(data, media_type=_MEDIA[fmt], headers={"Content-Disposition": f'inline; filename="{name}"'})
+    headers = {"Content-Disposition": f'inline; filename="{name}"'}
+    return Response(data, media_type=report.MEDIA_TYPES[fmt], headers=headers)

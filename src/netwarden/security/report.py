@@ -337,9 +337,13 @@ def to_pdf(document: str, timeout: float = 120.0) -> bytes:
         return out.read_bytes()
 
 
+# The HTTP media type of each format (the API and the console serve the report as it is).
+MEDIA_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
 def render(incident: IncidentDetail, fmt: str = "md", now: dt.datetime | None = None) -> bytes:
     """The breach report of ``incident`` in ``fmt`` (md, html or pdf) as bytes."""
-    if fmt not in ("md", "html", "pdf"):
+    if fmt not in MEDIA_TYPES:
         raise InvalidInput(f"unknown report format {fmt!r}: use md, html or pdf")
     report = build(incident, now)
     if fmt == "md":

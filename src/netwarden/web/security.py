@@ -38,7 +38,6 @@ PERIODS: tuple[str, ...] = ("1h", "24h", "7d", "30d", "all")
 ReportFormat = Literal["md", "html", "pdf"]
 INCIDENT_LIMIT = 500  # rows shown; the page says when there are more (narrow the filter)
 DETECTION_LIMIT = 1000
-_MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 # The breach report's HTML is served from the console's origin: it may style itself, nothing more.
 _REPORT_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -162,7 +161,7 @@ async def incident_report(request: Request, actor: PageActor, incident_id: int, 
     }
     if fmt == "html":
         headers["Content-Security-Policy"] = _REPORT_CSP
-    return Response(data, media_type=_MEDIA[fmt], headers=headers)
+    return Response(data, media_type=report.MEDIA_TYPES[fmt], headers=headers)
 
 
 # ---------------------------------------------------------------- detections
