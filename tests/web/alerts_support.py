@@ -16,8 +16,7 @@ import math
 import time
 from typing import Any
 
-from netwarden.access import service as access
-from netwarden.access.schemas import SYSTEM, Actor, Role, UserIn
+from netwarden.access.schemas import SYSTEM, Actor, Role
 from netwarden.alerts import service
 from netwarden.alerts.events import Event
 from netwarden.alerts.schemas import AlertOut, IngestResult
@@ -26,7 +25,7 @@ from netwarden.inventory import porting
 from netwarden.monitor import metrics
 from netwarden.monitor.records import Point
 from tests.support.lab_inventory import inventory_yaml
-from tests.web.support import PASSWORDS
+from tests.web.support import add_users
 
 OPERATOR = Actor("operator", Role.operator, "test")
 VIEWER = Actor("viewer", Role.viewer, "test")
@@ -36,12 +35,7 @@ SPEED = 10**9  # every port of the inventory: 1 Gb/s
 def build(ctx: Context) -> None:
     """The lab-shaped inventory and one user per role, with the passwords of ``tests.web.support``."""
     with ctx.db() as db:
-        created = access.bootstrap_admin(db, "admin")
-        assert created is not None
-        for role in ("operator", "viewer"):
-            access.create_user(db, SYSTEM, UserIn(name=role, role=Role(role)))
-        for name, secret in PASSWORDS.items():
-            access.set_password(db, SYSTEM, name, secret)
+        add_users(db)
         porting.import_inventory(db, SYSTEM, None, porting.parse_yaml(inventory_yaml(SPEED)))
 
 

@@ -8,15 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from netwarden.access import service as access
-from netwarden.access.schemas import SYSTEM, Role, UserIn
+from netwarden.access.schemas import SYSTEM
 from netwarden.context import Context
 from netwarden.inventory import porting
 from netwarden.inventory.document import DeviceRecord, InventoryDoc
 from netwarden.inventory.schemas import InterfaceIn, IPAddressIn, LinkIn, SiteIn
 from netwarden.store import base
+from tests.web import support
 from tests.web.conftest import _free_port
-from tests.web.support import PASSWORDS
 
 
 @dataclass
@@ -127,12 +126,9 @@ def large_network(ctx: Context, sites: int = 10, per_site: int = 100) -> Network
 
 
 def add_users(ctx: Context) -> None:
-    """An admin and a viewer with the passwords of ``tests.web.support.PASSWORDS``."""
+    """A user of each role with the passwords of ``tests.web.support.PASSWORDS``."""
     with ctx.db() as db:
-        access.bootstrap_admin(db, "admin")
-        access.create_user(db, SYSTEM, UserIn(name="viewer", role=Role.viewer))
-        for name in ("admin", "viewer"):
-            access.set_password(db, SYSTEM, name, PASSWORDS[name])
+        support.add_users(db)
 
 
 @contextmanager

@@ -22,8 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netwarden.access import service as access
-from netwarden.access.schemas import SYSTEM, Role, UserIn
+from netwarden.access.schemas import SYSTEM
 from netwarden.context import Context
 from netwarden.inventory import service as inventory
 from netwarden.inventory.schemas import DeviceIn, InterfaceIn, IPAddressIn, SiteIn
@@ -33,7 +32,7 @@ from netwarden.security.logs import service as logs
 from netwarden.security.scan import service as scan
 from netwarden.security.scan.scanner import ScanOptions
 from tests.conftest import OPERATOR
-from tests.web.support import PASSWORDS
+from tests.web.support import add_users
 
 H1, SRV1, FW1, OUTSIDE, ALICE_PC, BOB_PC = (
     "10.1.20.2",
@@ -120,16 +119,6 @@ def log_lines(now: dt.datetime) -> LogData:
     return data
 
 
-def seed_users(ctx: Context) -> None:
-    with ctx.db() as db:
-        created = access.bootstrap_admin(db, "admin")
-        assert created is not None
-        for role in ("operator", "viewer"):
-            access.create_user(db, SYSTEM, UserIn(name=role, role=Role(role)))
-        for name, secret in PASSWORDS.items():
-            access.set_password(db, SYSTEM, name, secret)
-
-
 def seed_inventory(ctx: Context) -> None:
     """hq: srv1 (the server), h1 (a workstation), fw1 (the firewall) with interface addresses; edge9 (scanned)."""
     with ctx.db() as db:
@@ -149,7 +138,8 @@ def seed_inventory(ctx: Context) -> None:
 
 def seed_security(ctx: Context, work: Path, *, run_detections: bool = True) -> SecurityData:
     """Users, inventory, the log file ingested and (by default) the detections run; no scan (:func:`seed_risks`)."""
-    seed_users(ctx)
+    with ctx.db() as db:
+        add_users(db)
     seed_inventory(ctx)
     data = log_lines(dt.datetime.now(dt.UTC))
     data.path = work / "lab-syslog.log"

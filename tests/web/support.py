@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
 from netwarden.access import service as access
 from netwarden.access.schemas import SYSTEM, Role, UserIn
@@ -23,17 +24,22 @@ class Seeded:
     tokens: dict[str, str]
 
 
+def add_users(db: Session) -> dict[str, str]:
+    """admin, operator and viewer with the passwords of :data:`PASSWORDS`; their API tokens by name."""
+    created = access.bootstrap_admin(db, "admin")
+    assert created is not None
+    tokens = {"admin": created.token}
+    for role in ("operator", "viewer"):
+        tokens[role] = access.create_user(db, SYSTEM, UserIn(name=role, role=Role(role))).token
+    for name, password in PASSWORDS.items():
+        access.set_password(db, SYSTEM, name, password)
+    return tokens
+
+
 def seed(ctx: Context) -> Seeded:
     """Users of each role with passwords, two sites, four devices, interfaces with addresses."""
-    tokens: dict[str, str] = {}
     with ctx.db() as db:
-        created = access.bootstrap_admin(db, "admin")
-        assert created is not None
-        tokens["admin"] = created.token
-        for role in ("operator", "viewer"):
-            tokens[role] = access.create_user(db, SYSTEM, UserIn(name=role, role=Role(role))).token
-        for name, password in PASSWORDS.items():
-            access.set_password(db, SYSTEM, name, password)
+        tokens = add_users(db)
         service.add_site(db, SYSTEM, SiteIn(name="hq", description="Head office"))
         service.add_site(db, SYSTEM, SiteIn(name="branch", description="Branch office"))
         for name, site, platform, ip, role, status in (

@@ -20,9 +20,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from netwarden.access import service as access
 from netwarden.access.models import AuditEntry
-from netwarden.access.schemas import SYSTEM, Role, UserIn
+from netwarden.access.schemas import SYSTEM
 from netwarden.api.app import create_app
 from netwarden.configs import compliance
 from netwarden.configs.backup import repo_of
@@ -36,7 +35,7 @@ from netwarden.web.configs import diff_view
 from tests.conftest import OPERATOR
 from tests.support.fake_cli import fake_ios
 from tests.support.shared_data import shared_data
-from tests.web.support import PASSWORDS, csrf_of, login
+from tests.web.support import PASSWORDS, add_users, csrf_of, login
 
 BATFISH = shared_data() / "batfish" / "networks" / "example" / "live" / "configs"
 # Devices live on loopback addresses: a backup run only ever reaches 127.0.0.x (fake devices or nothing).
@@ -69,21 +68,12 @@ class ConfigData:
     removed: str
 
 
-def _users(ctx: Context) -> None:
-    with ctx.db() as db:
-        created = access.bootstrap_admin(db, "admin")
-        assert created is not None
-        for role in ("operator", "viewer"):
-            access.create_user(db, SYSTEM, UserIn(name=role, role=Role(role)))
-        for name, secret in PASSWORDS.items():
-            access.set_password(db, SYSTEM, name, secret)
-
-
 def seed_configs(ctx: Context) -> ConfigData:
     """Users of each role, five devices, two backup runs in git and their states, two compliance runs."""
     if not BATFISH.is_dir():
         pytest.fail(f"the Batfish corpus is missing: {BATFISH}")
-    _users(ctx)
+    with ctx.db() as db:
+        add_users(db)
     with ctx.db() as db:
         add_site(db, SYSTEM, SiteIn(name="lab"))
         for name, platform, ip in DEVICES:
