@@ -87,9 +87,8 @@ def build_app(names: list[str] | None = None) -> typer.Typer:
 
 
 def _command_of(argv: list[str]) -> str | None:
-    """The command ``argv`` runs when it names one (its first word), else None (help, typos)."""
-    first = next((a for a in argv if not a.startswith("-")), None)
-    return first if first in COMMANDS and argv and argv[0] == first else None
+    """The command ``argv`` runs when its first word names one, else None (help, options, typos)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
 
 
 def __getattr__(name: str) -> Any:
