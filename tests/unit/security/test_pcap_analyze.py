@@ -328,3 +328,13 @@ def test_fuzzed_captures_never_crash(tmp_path: Path, which: int, edits: list[tup
     except PcapFormatError:
         return
     assert report.packets >= 0 and (report.read.complete or report.read.error)
+
+
+@pytest.mark.parametrize("path", sorted(TCPDUMP.glob("*.pcap*")), ids=lambda p: p.name)
+def test_a_tiny_read_buffer_gives_the_same_report(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record loops refill one buffer in place and grow it for a record larger than it: with 64 bytes
+    every record crosses a refill and most need a growth, and the report must not change."""
+    whole = analyze(path)
+    monkeypatch.setattr("netwarden.security.pcap.reader.CHUNK", 64)
+    tiny = analyze(path)
+    assert tiny.read.complete and tiny == whole

@@ -165,16 +165,9 @@ class CaptureReader:
             self.status.stop(offset, f"the gzip stream is damaged or cut short after byte {offset} ({exc})")
             return 0
 
-    def _read(self, offset: int) -> bytes:
-        """The next chunk; a broken gzip stream ends the reading with a reason."""
-        try:
-            chunk = self._file.read(self._chunk)
-            if self.on_chunk is not None:
-                self.on_chunk(self.position(), self._size)
-            return chunk
-        except (EOFError, OSError, zlib.error) as exc:
-            self.status.stop(offset, f"the gzip stream is damaged or cut short after byte {offset} ({exc})")
-            return b""
+    def _window(self, base: int, start: bytes = b"") -> _Window:
+        """A buffer over the rest of the file, whose first byte is at file offset ``base``, holding ``start``."""
+        return _Window(self, bytearray(self._chunk), base, start)
 
     # ------------------------------------------------------------ classic pcap
 
@@ -207,24 +200,14 @@ class CaptureReader:
             return
         unpack = struct.Struct(fmt.order + "IIII").unpack_from
         status = self.status
-        buf = bytearray(self._chunk)
-        view = memoryview(buf)
-        base = 24
-        n = off = count = 0
+        window = self._window(24)
+        buf = window.buf
+        base = n = off = count = 0
         while True:
-            if off:
-                left = n - off
-                buf[:left] = buf[off:n]
-                base += off
-                n, off = left, 0
-            if n == len(buf):
-                view.release()
-                buf.extend(bytes(len(buf)))
-                view = memoryview(buf)
-            got = self._read_into(view[n:], base + n)
-            if not got:
+            more = window.refill(off)
+            base, n, off = window.base, window.n, 0
+            if not more:
                 break
-            n += got
             off, taken = visit(buf, off, n)
             count += taken
             status.records = count
@@ -236,9 +219,9 @@ class CaptureReader:
                         f"packet record {count + 1} at byte {base + off} claims {caplen} captured bytes "
                         f"(snapshot length {fmt.snaplen}): the file is damaged from there",
                     )
-                    view.release()
+                    window.close()
                     return
-        view.release()
+        window.close()
         if n - off:
             status.stop(
                 base + off,
@@ -252,29 +235,14 @@ class CaptureReader:
         unit, limit, linktype, snaplen = fmt.unit, fmt.limit, fmt.linktype, fmt.snaplen
         unpack = struct.Struct(fmt.order + "IIII").unpack_from
         status = self.status
-        # One buffer for the whole file, refilled in place: a fresh bytes object per chunk fragments the heap
-        # (peak RSS grew by tens of MB on a 500 MB file). Records are handed out as views into it, valid until
-        # the consumer asks for the next record.
-        buf = bytearray(self._chunk)
-        view = memoryview(buf)
-        base = 24  # file offset of buf[0]
-        n = 0  # bytes of buf holding data
-        off = 0
-        count = 0
+        window = self._window(24)
+        buf = window.buf
+        base = n = off = count = 0
         while True:
-            if off:
-                left = n - off
-                buf[:left] = buf[off:n]
-                base += off
-                n, off = left, 0
-            if n == len(buf):  # a record larger than the buffer: grow it
-                view.release()
-                buf.extend(bytes(len(buf)))
-                view = memoryview(buf)
-            got = self._read_into(view[n:], base + n)
-            if not got:
+            more = window.refill(off)
+            base, n, off = window.base, window.n, 0
+            if not more:
                 break
-            n += got
             while off + 16 <= n:
                 sec, frac, caplen, wire = unpack(buf, off)
                 p = off + 16
@@ -293,7 +261,7 @@ class CaptureReader:
                 count += 1
                 yield sec * 1000000000 + frac * unit, wire, linktype, buf, p, end
             status.records = count
-        view.release()
+        window.close()
         status.records = count
         if n - off:
             status.stop(
@@ -307,13 +275,10 @@ class CaptureReader:
         status = self.status
         ifaces: list[tuple[int, int, int, int, int]] = []  # per interface: linktype, snaplen, mul, shift, div
         head, epb = _NG["<"]
-        buf = bytearray(self._chunk)
-        buf[:4] = self._magic
-        view = memoryview(buf)
-        base = 0  # file offset of buf[0]
-        n = 4  # bytes of buf holding data
-        off = 0
-        count = 0
+        window = self._window(0, self._magic)
+        buf = window.buf
+        base, n = window.base, window.n
+        off = count = 0
         while True:
             while off + 12 <= n:
                 if off + 28 <= n:  # room for an enhanced packet block's fixed fields: read them with the header
@@ -391,25 +356,51 @@ class CaptureReader:
                 elif btype == 0x0A0D0D0A:  # a new section: interface numbering starts again
                     ifaces = []
             status.records = count
-            if off:
-                left = n - off
-                buf[:left] = buf[off:n]
-                base += off
-                n, off = left, 0
-            if n == len(buf):  # a block larger than the buffer: grow it
-                view.release()
-                buf.extend(bytes(len(buf)))
-                view = memoryview(buf)
-            got = self._read_into(view[n:], base + n)
-            if not got:
+            more = window.refill(off)
+            base, n, off = window.base, window.n, 0
+            if not more:
                 break
-            n += got
-        view.release()
+        window.close()
         status.records = count
         if n - off:
             status.stop(
                 base + off, f"the file ends inside a block at byte {base + off} ({n - off} bytes of it present)"
             )
+
+
+class _Window:
+    """One buffer over a capture file, refilled in place, for the record loops.
+
+    A fresh bytes object per chunk fragments the heap (peak RSS grew by tens of MB on a 500 MB file), so the
+    loops read into one buffer: ``buf[:n]`` holds data, ``base`` is the file offset of ``buf[0]``. Records
+    are handed out as views into it, valid until the consumer asks for the next record.
+    """
+
+    def __init__(self, reader: CaptureReader, buf: bytearray, base: int, start: bytes) -> None:
+        self.reader, self.buf, self.base = reader, buf, base
+        buf[: len(start)] = start
+        self.n = len(start)
+        self.view = memoryview(buf)
+
+    def refill(self, consumed: int) -> bool:
+        """Drop the ``consumed`` bytes at the front, grow when full (a record larger than the buffer), read
+        more; False at the end of the file (or of a damaged gzip stream, which the reader's status then says)."""
+        buf, n = self.buf, self.n
+        if consumed:
+            left = n - consumed
+            buf[:left] = buf[consumed:n]
+            self.base += consumed
+            n = self.n = left
+        if n == len(buf):
+            self.view.release()
+            buf.extend(bytes(len(buf)))
+            self.view = memoryview(buf)
+        got = self.reader._read_into(self.view[n:], self.base + n)
+        self.n += got
+        return got > 0
+
+    def close(self) -> None:
+        self.view.release()
 
 
 _BOM: Final = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
