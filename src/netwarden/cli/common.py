@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from netwarden.access.schemas import Actor, cli_actor
@@ -116,6 +116,30 @@ def progress_bar(enabled: bool, title: str) -> Iterator[Callable[[str, int, int]
         transient=True,
     ) as bar:
         task = bar.add_task(title, total=1)
+
+        def report(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        yield report
+
+
+@contextmanager
+def step_progress(json_out: bool, title: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A counting progress bar (step, done/total, elapsed) on stderr, fed by ``report(step, done, total)``.
+
+    For commands whose stdout is their result (``discover``, ``scan``): off with --json or when stderr is
+    no terminal, so scripts and pipes see nothing of it.
+    """
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=json_out or not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task(title, total=None)
 
         def report(step: str, done: int, total: int) -> None:
             bar.update(task, description=step, completed=done, total=total)

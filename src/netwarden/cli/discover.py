@@ -6,9 +6,8 @@ import asyncio
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, err_console, open_ctx, table
+from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, open_ctx, step_progress, table
 from netwarden.discover.run import DEFAULT_MAX_ADDRESSES, Options, run_discovery
 
 
@@ -50,20 +49,7 @@ def discover(
         force=force,
     )
     ctx = open_ctx(data_dir)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=json_out or not err_console.is_terminal,
-    ) as bar:
-        task = bar.add_task("sweeping", total=None)
-
-        def progress(step: str, done: int, total: int) -> None:
-            bar.update(task, description=step, completed=done, total=total)
-
+    with step_progress(json_out, "sweeping") as progress:
         summary = asyncio.run(run_discovery(ctx, actor(), opts, progress))
 
     def human() -> None:

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any, cast, get_args
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, err_console, open_ctx, table
+from netwarden.cli.common import DataDir, JsonOut, actor, console, emit, open_ctx, step_progress, table
 from netwarden.collect.tcp import parse_ports
 from netwarden.errors import InvalidInput
 from netwarden.security.scan import service
@@ -115,20 +114,7 @@ def scan(
         force=force,
         exclude=exclude or [],
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=json_out or not err_console.is_terminal,
-    ) as bar:
-        task = bar.add_task("scanning", total=None)
-
-        def progress(step: str, done: int, total: int) -> None:
-            bar.update(task, description=step, completed=done, total=total)
-
+    with step_progress(json_out, "scanning") as progress:
         report = asyncio.run(
             service.run_scan(
                 ctx, actor(), options, credentials=credential or [], feed_paths=feed or [], save=save, progress=progress
