@@ -214,19 +214,12 @@ class CaptureReader:
             if off + 16 <= n:
                 caplen = unpack(buf, off)[2]
                 if caplen > fmt.limit:
-                    status.stop(
-                        base + off,
-                        f"packet record {count + 1} at byte {base + off} claims {caplen} captured bytes "
-                        f"(snapshot length {fmt.snaplen}): the file is damaged from there",
-                    )
+                    _oversized(status, count, base + off, caplen, fmt.snaplen)
                     window.close()
                     return
         window.close()
         if n - off:
-            status.stop(
-                base + off,
-                f"the file ends inside packet record {count + 1} at byte {base + off} ({n - off} bytes of it present)",
-            )
+            _cut_short(status, count, base + off, n - off)
 
     def _pcap(self) -> Iterator[Record]:
         fmt = self.pcap_format()
@@ -249,11 +242,7 @@ class CaptureReader:
                 end = p + caplen
                 if caplen > limit:
                     status.records = count
-                    status.stop(
-                        base + off,
-                        f"packet record {count + 1} at byte {base + off} claims {caplen} captured bytes "
-                        f"(snapshot length {snaplen}): the file is damaged from there",
-                    )
+                    _oversized(status, count, base + off, caplen, snaplen)
                     return
                 if end > n:
                     break
@@ -264,10 +253,7 @@ class CaptureReader:
         window.close()
         status.records = count
         if n - off:
-            status.stop(
-                base + off,
-                f"the file ends inside packet record {count + 1} at byte {base + off} ({n - off} bytes of it present)",
-            )
+            _cut_short(status, count, base + off, n - off)
 
     # ------------------------------------------------------------ pcapng
 
@@ -366,6 +352,18 @@ class CaptureReader:
             status.stop(
                 base + off, f"the file ends inside a block at byte {base + off} ({n - off} bytes of it present)"
             )
+
+
+def _oversized(status: ReadStatus, count: int, at: int, caplen: int, snaplen: int) -> None:
+    status.stop(
+        at,
+        f"packet record {count + 1} at byte {at} claims {caplen} captured bytes (snapshot length {snaplen}): "
+        "the file is damaged from there",
+    )
+
+
+def _cut_short(status: ReadStatus, count: int, at: int, present: int) -> None:
+    status.stop(at, f"the file ends inside packet record {count + 1} at byte {at} ({present} bytes of it present)")
 
 
 class _Window:
