@@ -887,7 +887,9 @@ class SyslogReceiver:
         now = dt.datetime.now(dt.UTC)
         messages: list[SyslogMessage] = []
         append = messages.append
-        for data in frames:  # the hot loop: one parse call per frame, nothing else
+        # The hot loop: one parse call per frame, nothing else. It stays apart from _parse_all's: feeding that
+        # loop (data, sender) pairs cost ~10 % more CPU per message in benchmarks/syslog.py.
+        for data in frames:
             try:
                 append(parse(data, source, now))
             except SyslogError as exc:
