@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from netwarden.security.scan import banners, risk, sshkex, weak
 from netwarden.security.scan.register import Coverage, merge
@@ -304,3 +306,15 @@ def test_register_resolves_only_what_the_scan_looked_at() -> None:
         assert merged[key].status == "open", key
     kept = merged["ssh-weak-mac10.0.0.1"]
     assert (kept.status, kept.first_seen, kept.last_seen, kept.title) == ("open", T0, T1, "x")
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"title": "t", "severity": 11, "remediation": {"default": "x"}}, "severity must be 0..10"),
+        ({"title": "t", "severity": 5, "remediation": {"cisco_ios": "x"}}, "needs a 'default' text"),
+    ],
+)
+def test_weak_settings_data_refuses_a_bad_rating_or_remediation(rule: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        weak.ServiceRule.model_validate(rule)

@@ -10,9 +10,9 @@ import fnmatch
 import re
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from netwarden.datafiles import load_named
 from netwarden.security.scan.risk import Draft
@@ -41,50 +41,36 @@ def _rating(value: float) -> float:
     return value
 
 
+def _with_default(value: dict[str, str]) -> dict[str, str]:
+    if "default" not in value:
+        raise ValueError("remediation needs a 'default' text")
+    return value
+
+
+Rating = Annotated[float, AfterValidator(_rating)]
+Remediation = Annotated[dict[str, str], AfterValidator(_with_default)]  # by platform, with a "default" text
+
+
 class ServiceRule(_Strict):
     title: str
-    severity: float
-    remediation: dict[str, str]
+    severity: Rating
+    remediation: Remediation
     references: list[str] = []
     cve: str | None = None
-
-    @field_validator("severity")
-    @classmethod
-    def _severity(cls, value: float) -> float:
-        return _rating(value)
-
-    @field_validator("remediation")
-    @classmethod
-    def _default(cls, value: dict[str, str]) -> dict[str, str]:
-        if "default" not in value:
-            raise ValueError("remediation needs a 'default' text")
-        return value
 
 
 class AlgorithmRule(_Strict):
     match: str
-    severity: float
+    severity: Rating
     why: str
-
-    @field_validator("severity")
-    @classmethod
-    def _severity(cls, value: float) -> float:
-        return _rating(value)
 
 
 class SshRule(_Strict):
     kind: str
     field: Literal["kex", "host_keys", "ciphers", "macs"]
     title: str
-    remediation: dict[str, str]
+    remediation: Remediation
     algorithms: list[AlgorithmRule] = Field(min_length=1)
-
-    @field_validator("remediation")
-    @classmethod
-    def _default(cls, value: dict[str, str]) -> dict[str, str]:
-        if "default" not in value:
-            raise ValueError("remediation needs a 'default' text")
-        return value
 
 
 class WeakSettingsFile(_Strict):
